@@ -1,0 +1,365 @@
+# pragma version ~=0.4.3
+"""
+@title brainnet Registry
+@notice Nodes register with a stake, an HTTP endpoint, an X25519 public key and the
+        models they serve. Stake-weighted committees are drawn from here: every model
+        keeps a Fenwick (binary indexed) tree of the stakes of its active nodes, so one
+        committee ticket costs O(log N) reads and no transaction loops over all nodes.
+        Committees are sampled without replacement: a ticket is drawn over the stake
+        that is still free, then mapped past the intervals of members already chosen.
+        `brainnet.protocol.committee` mirrors `sample` exactly.
+@dev Assumes: protocol contracts (Inference, ...) are authorized by the owner at
+     deployment; only they can slash and mark tasks pending. A node is active (drawable)
+     when it is registered, not unbonding, not jailed and holds at least `min_stake`.
+     A node cannot withdraw while tasks it sits on are pending.
+     Reverts start with "registry:".
+"""
+
+from ethereum.ercs import IERC20
+
+MAX_NODES: constant(uint256) = 1024       # size of every Fenwick tree (a power of two)
+TREE_LEVELS: constant(uint256) = 11       # log2(MAX_NODES) + 1
+MAX_MODELS: constant(uint256) = 8         # models one node may serve
+MAX_COMMITTEE: constant(uint256) = 64
+
+struct Node:
+    index: uint256           # 1-based position in the Fenwick trees; 0 = not registered
+    stake: uint256
+    endpoint: String[128]
+    pubkey: bytes32
+    active: bool             # counted in the trees of its models
+    jailed: bool
+    unbond_at: uint256       # block from which withdraw is allowed; 0 = bonded
+    slashes: uint256
+    pending: uint256         # open tasks this node sits on
+
+struct Model:
+    weights_hash: bytes32    # sha256 of the canonical weights file
+    registered: bool
+
+event ModelRegistered:
+    model_id: indexed(bytes32)
+    weights_hash: bytes32
+
+event NodeRegistered:
+    node: indexed(address)
+    index: uint256
+    stake: uint256
+    endpoint: String[128]
+    pubkey: bytes32
+    model_ids: DynArray[bytes32, MAX_MODELS]
+
+event StakeAdded:
+    node: indexed(address)
+    amount: uint256
+    stake: uint256
+
+event UnbondingStarted:
+    node: indexed(address)
+    withdraw_at: uint256
+
+event Withdrawn:
+    node: indexed(address)
+    amount: uint256
+
+event Slashed:
+    node: indexed(address)
+    amount: uint256
+    reason: String[64]
+    stake_left: uint256
+
+event Jailed:
+    node: indexed(address)
+    slashes: uint256
+
+event Authorized:
+    protocol: indexed(address)
+    allowed: bool
+
+token: public(IERC20)
+owner: public(address)
+treasury: public(address)
+min_stake: public(uint256)
+unbonding_blocks: public(uint256)
+jail_after: public(uint256)             # slashes that jail a node
+
+nodes: public(HashMap[address, Node])
+node_at: public(HashMap[uint256, address])
+node_count: public(uint256)
+models: public(HashMap[bytes32, Model])
+model_stake: public(HashMap[bytes32, uint256])   # active stake serving a model
+model_nodes: public(HashMap[bytes32, uint256])   # active nodes serving a model
+authorized: public(HashMap[address, bool])
+_models_of: HashMap[address, DynArray[bytes32, MAX_MODELS]]
+_tree: HashMap[bytes32, HashMap[uint256, uint256]]
+
+
+@deploy
+def __init__(token: IERC20, treasury: address, min_stake: uint256, unbonding_blocks: uint256, jail_after: uint256):
+    assert min_stake > 0, "registry: min_stake must be positive"
+    assert jail_after > 0, "registry: jail_after must be positive"
+    self.token = token
+    self.owner = msg.sender
+    self.treasury = treasury
+    self.min_stake = min_stake
+    self.unbonding_blocks = unbonding_blocks
+    self.jail_after = jail_after
+
+
+# ---------------------------------------------------------------- Fenwick tree
+
+@internal
+def _tree_add(model_id: bytes32, index: uint256, amount: uint256):
+    i: uint256 = index
+    for _: uint256 in range(TREE_LEVELS):
+        if i > MAX_NODES:
+            break
+        self._tree[model_id][i] += amount
+        i = unsafe_add(i, i & unsafe_add(~i, 1))
+
+
+@internal
+def _tree_sub(model_id: bytes32, index: uint256, amount: uint256):
+    i: uint256 = index
+    for _: uint256 in range(TREE_LEVELS):
+        if i > MAX_NODES:
+            break
+        self._tree[model_id][i] -= amount
+        i = unsafe_add(i, i & unsafe_add(~i, 1))
+
+
+@internal
+def _activate(node: address):
+    n: Node = self.nodes[node]
+    for m: bytes32 in self._models_of[node]:
+        self._tree_add(m, n.index, n.stake)
+        self.model_stake[m] += n.stake
+        self.model_nodes[m] += 1
+    self.nodes[node].active = True
+
+
+@internal
+def _deactivate(node: address):
+    n: Node = self.nodes[node]
+    if not n.active:
+        return
+    for m: bytes32 in self._models_of[node]:
+        self._tree_sub(m, n.index, n.stake)
+        self.model_stake[m] -= n.stake
+        self.model_nodes[m] -= 1
+    self.nodes[node].active = False
+
+
+@internal
+@view
+def _eligible(n: Node) -> bool:
+    return n.index != 0 and not n.jailed and n.unbond_at == 0 and n.stake >= self.min_stake
+
+
+# ---------------------------------------------------------------- owner
+
+@external
+def register_model(model_id: bytes32, weights_hash: bytes32):
+    assert msg.sender == self.owner, "registry: only the owner may register models"
+    assert weights_hash != empty(bytes32), "registry: weights hash is empty"
+    self.models[model_id] = Model(weights_hash=weights_hash, registered=True)
+    log ModelRegistered(model_id=model_id, weights_hash=weights_hash)
+
+
+@external
+def authorize(protocol: address, allowed: bool):
+    assert msg.sender == self.owner, "registry: only the owner may authorize"
+    self.authorized[protocol] = allowed
+    log Authorized(protocol=protocol, allowed=allowed)
+
+
+# ---------------------------------------------------------------- nodes
+
+@external
+def register(stake: uint256, endpoint: String[128], pubkey: bytes32, model_ids: DynArray[bytes32, MAX_MODELS]):
+    assert self.nodes[msg.sender].index == 0, "registry: node already registered"
+    assert stake >= self.min_stake, "registry: stake below the minimum"
+    assert len(model_ids) > 0, "registry: a node must serve at least one model"
+    assert self.node_count < MAX_NODES, "registry: registry is full"
+    for i: uint256 in range(len(model_ids), bound=MAX_MODELS):
+        assert self.models[model_ids[i]].registered, "registry: unknown model id"
+        for j: uint256 in range(i, bound=MAX_MODELS):
+            assert model_ids[j] != model_ids[i], "registry: model id listed twice"
+    assert extcall self.token.transferFrom(msg.sender, self, stake), "registry: stake transfer failed"
+    index: uint256 = self.node_count + 1
+    self.node_count = index
+    self.node_at[index] = msg.sender
+    self._models_of[msg.sender] = model_ids
+    self.nodes[msg.sender] = Node(
+        index=index, stake=stake, endpoint=endpoint, pubkey=pubkey,
+        active=False, jailed=False, unbond_at=0, slashes=0, pending=0,
+    )
+    self._activate(msg.sender)
+    log NodeRegistered(node=msg.sender, index=index, stake=stake, endpoint=endpoint, pubkey=pubkey, model_ids=model_ids)
+
+
+@external
+def add_stake(amount: uint256):
+    n: Node = self.nodes[msg.sender]
+    assert n.index != 0, "registry: node not registered"
+    assert n.unbond_at == 0, "registry: node is unbonding"
+    assert amount > 0, "registry: amount is zero"
+    assert extcall self.token.transferFrom(msg.sender, self, amount), "registry: stake transfer failed"
+    self._deactivate(msg.sender)
+    self.nodes[msg.sender].stake = n.stake + amount
+    if self._eligible(self.nodes[msg.sender]):
+        self._activate(msg.sender)
+    log StakeAdded(node=msg.sender, amount=amount, stake=n.stake + amount)
+
+
+@external
+def begin_unbond():
+    n: Node = self.nodes[msg.sender]
+    assert n.index != 0, "registry: node not registered"
+    assert n.unbond_at == 0, "registry: already unbonding"
+    self._deactivate(msg.sender)
+    withdraw_at: uint256 = block.number + self.unbonding_blocks
+    self.nodes[msg.sender].unbond_at = withdraw_at
+    log UnbondingStarted(node=msg.sender, withdraw_at=withdraw_at)
+
+
+@external
+def withdraw():
+    n: Node = self.nodes[msg.sender]
+    assert n.index != 0, "registry: node not registered"
+    assert n.unbond_at != 0, "registry: call begin_unbond first"
+    assert block.number >= n.unbond_at, "registry: unbonding period not over"
+    assert n.pending == 0, "registry: tasks still pending for this node"
+    self.nodes[msg.sender].stake = 0
+    if n.stake > 0:
+        assert extcall self.token.transfer(msg.sender, n.stake), "registry: withdraw transfer failed"
+    log Withdrawn(node=msg.sender, amount=n.stake)
+
+
+# ---------------------------------------------------------------- protocol hooks
+
+@external
+def slash(node: address, amount: uint256, reason: String[64]) -> uint256:
+    """
+    @notice Take up to `amount` of `node`'s stake to the treasury; jail after `jail_after` slashes.
+    @return the amount actually taken
+    """
+    assert self.authorized[msg.sender], "registry: caller may not slash"
+    n: Node = self.nodes[node]
+    assert n.index != 0, "registry: node not registered"
+    taken: uint256 = min(amount, n.stake)
+    self._deactivate(node)
+    self.nodes[node].stake = n.stake - taken
+    self.nodes[node].slashes = n.slashes + 1
+    if n.slashes + 1 >= self.jail_after and not n.jailed:
+        self.nodes[node].jailed = True
+        log Jailed(node=node, slashes=n.slashes + 1)
+    if self._eligible(self.nodes[node]):
+        self._activate(node)
+    if taken > 0:
+        assert extcall self.token.transfer(self.treasury, taken), "registry: slash transfer failed"
+    log Slashed(node=node, amount=taken, reason=reason, stake_left=n.stake - taken)
+    return taken
+
+
+@external
+def task_opened(node: address):
+    assert self.authorized[msg.sender], "registry: caller may not open tasks"
+    self.nodes[node].pending += 1
+
+
+@external
+def task_closed(node: address):
+    assert self.authorized[msg.sender], "registry: caller may not close tasks"
+    self.nodes[node].pending -= 1
+
+
+# ---------------------------------------------------------------- views
+
+@external
+@view
+def stake_of(node: address) -> uint256:
+    return self.nodes[node].stake
+
+
+@external
+@view
+def models_of(node: address) -> DynArray[bytes32, MAX_MODELS]:
+    return self._models_of[node]
+
+
+@external
+@view
+def is_active(node: address) -> bool:
+    return self.nodes[node].active
+
+
+@external
+@view
+def active_nodes(model_id: bytes32) -> DynArray[address, MAX_NODES]:
+    """@notice Active nodes serving `model_id`, in registration order (off-chain use)."""
+    out: DynArray[address, MAX_NODES] = []
+    for i: uint256 in range(1, MAX_NODES + 1):
+        if i > self.node_count:
+            break
+        node: address = self.node_at[i]
+        if self.nodes[node].active and model_id in self._models_of[node]:
+            out.append(node)
+    return out
+
+
+@external
+@view
+def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]:
+    """
+    @notice Draw `k` distinct active nodes serving `model_id`, each with probability
+            proportional to stake among those not yet drawn.
+    @dev Ticket i: r = keccak256(abi_encode(seed, i)) mod (free stake). Walk the members
+         already drawn in ascending order of their interval start, adding each one's
+         stake when r lies at or past that start, then descend the Fenwick tree.
+    """
+    assert k <= MAX_COMMITTEE, "registry: committee too large"
+    assert self.model_nodes[model_id] >= k, "registry: not enough active nodes for the committee"
+    total: uint256 = self.model_stake[model_id]
+    starts: DynArray[uint256, MAX_COMMITTEE] = []    # ascending
+    weights: DynArray[uint256, MAX_COMMITTEE] = []
+    drawn: uint256 = 0
+    out: DynArray[address, MAX_COMMITTEE] = []
+    for i: uint256 in range(k, bound=MAX_COMMITTEE):
+        r: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % (total - drawn)
+        for j: uint256 in range(len(starts), bound=MAX_COMMITTEE):
+            if r < starts[j]:
+                break
+            r += weights[j]
+        # descend: find the smallest index whose prefix sum exceeds r
+        pos: uint256 = 0
+        rest: uint256 = r
+        step: uint256 = MAX_NODES
+        for _: uint256 in range(TREE_LEVELS):
+            nxt: uint256 = pos + step
+            if nxt <= MAX_NODES and self._tree[model_id][nxt] <= rest:
+                pos = nxt
+                rest -= self._tree[model_id][nxt]
+            step //= 2
+        node: address = self.node_at[pos + 1]
+        weight: uint256 = self.nodes[node].stake
+        start: uint256 = r - rest
+        # insert (start, weight) keeping starts ascending
+        new_starts: DynArray[uint256, MAX_COMMITTEE] = []
+        new_weights: DynArray[uint256, MAX_COMMITTEE] = []
+        placed: bool = False
+        for j: uint256 in range(len(starts), bound=MAX_COMMITTEE):
+            if not placed and start < starts[j]:
+                new_starts.append(start)
+                new_weights.append(weight)
+                placed = True
+            new_starts.append(starts[j])
+            new_weights.append(weights[j])
+        if not placed:
+            new_starts.append(start)
+            new_weights.append(weight)
+        starts = new_starts
+        weights = new_weights
+        drawn += weight
+        out.append(node)
+    return out
