@@ -45,3 +45,27 @@ class TaskFailed(BrainnetError):
     def __init__(self, message: str, *, task_id: int | None = None):
         self.task_id = task_id
         super().__init__(message)
+
+
+class BadBlobHash(BlobError):
+    """A blob name is not a sha256 hex digest (64 lowercase hex characters)."""
+
+
+class BlobNotFound(BlobError):
+    """No blob with this hash is stored here, or none of the sources served it."""
+
+
+class BlobTooLarge(BlobError):
+    """A blob is larger than the store accepts."""
+
+
+class BlobHashMismatch(BlobError):
+    """A blob's content does not hash to the name it was given."""
+
+
+class JournalError(BrainnetError):
+    """The node journal refused a write that would lose or contradict a recorded result."""
+
+
+class SealError(KeyError_):
+    """A sealed payload could not be opened: not sealed to this key, or corrupted."""

@@ -1,0 +1,227 @@
+"""Typed bindings over the deployed contracts: views, transactions and the event stream.
+
+`Contracts` reads; `Contracts.as_(account)` gives an `Actor` that sends transactions as
+that account. Events are read incrementally (from the last block seen), never from
+block 0, which eth-tester makes slow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntFlag
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.utils import event_abi_to_log_topic
+
+from brainnet.chain.backends import Backend
+from brainnet.chain.compile import abi_hash, compile_all
+from brainnet.chain.deploy import Deployment
+from brainnet.chain.signer import Receipt, Signer
+from brainnet.errors import ConfigError
+
+
+class Status(IntFlag):
+    NONE = 0
+    REQUESTED = 1
+    DRAWN = 2
+    SETTLED = 4
+    REFUNDED = 8
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task_id: int
+    requester: str
+    model_id: bytes
+    input_hash: bytes
+    fee: int
+    request_block: int
+    status: Status
+    seed: bytes
+    commit_deadline: int
+    reveal_deadline: int
+    commits: int
+    reveals: int
+    top_result: bytes
+    top_count: int
+    result: bytes
+    final_block: int
+
+    def reveal_open(self, block: int, committee_size: int) -> bool:
+        return self.status == Status.DRAWN and (self.commits == committee_size or block > self.commit_deadline)
+
+    def finalizable(self, block: int, committee_size: int) -> bool:
+        return self.status == Status.DRAWN and (self.reveals == committee_size or block > self.reveal_deadline)
+
+
+@dataclass(frozen=True)
+class NodeView:
+    address: str
+    index: int
+    stake: int
+    endpoint: str
+    pubkey: bytes
+    active: bool
+    jailed: bool
+    unbond_at: int
+    slashes: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    args: dict
+    block: int
+    tx_hash: str
+    log_index: int
+
+
+class Contracts:
+    def __init__(self, backend: Backend, deployment: Deployment):
+        self.backend = backend
+        self.w3: Web3 = backend.w3
+        self.deployment = deployment
+        if self.w3.eth.chain_id != deployment.chain_id:
+            raise ConfigError(f"chain id {self.w3.eth.chain_id} differs from the deployment's {deployment.chain_id}: wrong chain URL?")
+        artifacts = compile_all()
+        if abi_hash(artifacts) != deployment.abi_hash:
+            raise ConfigError("the contracts compiled here differ from the deployed ones (ABI hash); update brainnet or redeploy")
+        addr = deployment.addresses
+        self.token = self.w3.eth.contract(address=addr["Token"], abi=artifacts["Token"].abi)
+        self.registry = self.w3.eth.contract(address=addr["Registry"], abi=artifacts["Registry"].abi)
+        self.inference = self.w3.eth.contract(address=addr["Inference"], abi=artifacts["Inference"].abi)
+        self.committee_size = deployment.params.committee_size
+        self._topics = {}
+        for contract in (self.token, self.registry, self.inference):
+            for item in contract.abi:
+                if item["type"] == "event":
+                    self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+
+    # ------------------------------------------------------------ views
+    def block_number(self) -> int:
+        return self.w3.eth.block_number
+
+    def block_hash(self, number: int) -> bytes:
+        return bytes(self.w3.eth.get_block(number)["hash"])
+
+    def balance(self, address: str) -> int:
+        return self.token.functions.balanceOf(address).call()
+
+    def claimable(self, address: str) -> int:
+        return self.inference.functions.claimable(address).call()
+
+    def task(self, task_id: int) -> TaskView:
+        raw = self.inference.functions.tasks(task_id).call()
+        fields = list(raw)
+        fields[5] = Status(fields[5])
+        return TaskView(task_id, *fields)
+
+    def task_count(self) -> int:
+        return self.inference.functions.task_count().call()
+
+    def committee(self, task_id: int) -> list[str]:
+        return list(self.inference.functions.committee(task_id).call())
+
+    def revealed_result(self, task_id: int, member: str) -> bytes | None:
+        if not self.inference.functions.has_revealed(task_id, member).call():
+            return None
+        return bytes(self.inference.functions.reveals(task_id, member).call())
+
+    def commitment(self, task_id: int, member: str) -> bytes:
+        return bytes(self.inference.functions.commitments(task_id, member).call())
+
+    def node(self, address: str) -> NodeView:
+        return NodeView(address, *self.registry.functions.nodes(address).call())
+
+    def node_addresses(self) -> list[str]:
+        count = self.registry.functions.node_count().call()
+        return [self.registry.functions.node_at(i).call() for i in range(1, count + 1)]
+
+    def active_nodes(self, model_id: bytes) -> list[str]:
+        return list(self.registry.functions.active_nodes(model_id).call())
+
+    def model_weights_hash(self, model_id: bytes) -> bytes | None:
+        weights_hash, registered = self.registry.functions.models(model_id).call()
+        return bytes(weights_hash) if registered else None
+
+    # ------------------------------------------------------------ events
+    def events(self, from_block: int, to_block: int) -> list[Event]:
+        """Decoded events of all brainnet contracts in [from_block, to_block], in chain order."""
+        if to_block < from_block:
+            return []
+        logs = self.w3.eth.get_logs({
+            "fromBlock": from_block, "toBlock": to_block,
+            "address": [self.token.address, self.registry.address, self.inference.address],
+        })
+        return self.decode(logs)
+
+    def decode(self, logs: list) -> list[Event]:
+        out = []
+        for log in logs:
+            if not log["topics"]:
+                continue
+            decoder = self._topics.get((log["address"].lower(), bytes(log["topics"][0])))
+            if decoder is None:
+                continue
+            ev = decoder.process_log(log)
+            out.append(Event(ev["event"], dict(ev["args"]), log["blockNumber"], log["transactionHash"].to_0x_hex(), log["logIndex"]))
+        return out
+
+    def as_(self, account: LocalAccount) -> "Actor":
+        return Actor(self, Signer(self.w3, account))
+
+
+class Actor:
+    """Transactions sent by one account."""
+
+    def __init__(self, contracts: Contracts, signer: Signer):
+        self.c = contracts
+        self.signer = signer
+        self.address = signer.address
+
+    def _send(self, fn, label: str, gas: int = 2_000_000) -> Receipt:
+        return self.signer.send({"to": fn.address, "data": fn._encode_transaction_data()}, gas=gas, label=label)
+
+    # token
+    def approve(self, spender: str, amount: int) -> Receipt:
+        return self._send(self.c.token.functions.approve(spender, amount), "approve", 100_000)
+
+    def transfer(self, to: str, amount: int) -> Receipt:
+        return self._send(self.c.token.functions.transfer(to, amount), "transfer", 100_000)
+
+    # registry
+    def register(self, stake: int, endpoint: str, pubkey: bytes, model_ids: list[bytes]) -> Receipt:
+        return self._send(self.c.registry.functions.register(stake, endpoint, pubkey, model_ids), "register", 1_500_000)
+
+    def add_stake(self, amount: int) -> Receipt:
+        return self._send(self.c.registry.functions.add_stake(amount), "add_stake", 1_000_000)
+
+    def begin_unbond(self) -> Receipt:
+        return self._send(self.c.registry.functions.begin_unbond(), "begin_unbond", 1_000_000)
+
+    def withdraw(self) -> Receipt:
+        return self._send(self.c.registry.functions.withdraw(), "withdraw", 200_000)
+
+    # inference
+    def request(self, model_id: bytes, input_hash: bytes, input_uri: str, fee: int) -> tuple[int, Receipt]:
+        receipt = self._send(self.c.inference.functions.request(model_id, input_hash, input_uri, fee), "request", 400_000)
+        for ev in self.c.decode(receipt.logs):
+            if ev.name == "TaskRequested":
+                return ev.args["task_id"], receipt
+        raise ConfigError("request mined without a TaskRequested event; wrong contract address?")
+
+    def draw(self, task_id: int) -> Receipt:
+        return self._send(self.c.inference.functions.draw(task_id), "draw", 3_000_000)
+
+    def commit(self, task_id: int, commitment: bytes) -> Receipt:
+        return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 150_000)
+
+    def reveal(self, task_id: int, result: bytes, salt: bytes) -> Receipt:
+        return self._send(self.c.inference.functions.reveal(task_id, result, salt), "reveal", 200_000)
+
+    def finalize(self, task_id: int) -> Receipt:
+        return self._send(self.c.inference.functions.finalize(task_id), "finalize", 4_000_000)
+
+    def claim(self) -> Receipt:
+        return self._send(self.c.inference.functions.claim(), "claim", 100_000)

@@ -1,0 +1,129 @@
+"""Deploy the contracts and describe the result in `deployment.json`.
+
+`deployment.json` is what every node and client loads: the chain to reach, the chain id,
+contract addresses, a hash of the ABIs they were compiled to, the parameters and the
+registered models. A node whose compiled ABIs differ refuses to start.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from brainnet.chain.backends import Backend
+from brainnet.chain.compile import Artifact, abi_hash, compile_all
+from brainnet.chain.signer import Signer
+from brainnet.errors import ConfigError
+from brainnet.protocol import model_key
+
+TOKEN = 10**18
+
+
+@dataclass
+class DeployParams:
+    """Protocol parameters fixed at deployment (later: behind governance)."""
+    supply: int = 1_000_000_000 * TOKEN      # genesis supply, all to the deployer
+    min_stake: int = 100 * TOKEN             # stake below this is never drawn
+    unbonding_blocks: int = 50               # blocks between begin_unbond and withdraw
+    jail_after: int = 3                      # slashes that jail a node
+    committee_size: int = 5                  # K
+    quorum: int = 3                          # Q: reveals of one value that settle a task
+    commit_window: int = 20                  # blocks after the draw to commit
+    reveal_window: int = 20                  # blocks after the commit deadline to reveal
+    slash_bps: int = 1000                    # share of stake slashed per offence (1/10000)
+    min_fee: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DeployParams":
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"unknown deployment parameters: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class Deployment:
+    chain: str                      # backend spec to reconnect: embedded | rpc:<url>
+    chain_id: int
+    deploy_block: int
+    deployer: str
+    addresses: dict[str, str]
+    abi_hash: str
+    params: DeployParams
+    models: dict[str, dict] = field(default_factory=dict)   # name -> {"id", "weights_sha256"}
+
+    def model_id(self, name_or_id: str) -> bytes:
+        if name_or_id in self.models:
+            return bytes.fromhex(self.models[name_or_id]["id"][2:])
+        if name_or_id.startswith("0x") and len(name_or_id) == 66:
+            return bytes.fromhex(name_or_id[2:])
+        known = ", ".join(self.models) or "none"
+        raise ConfigError(f"model {name_or_id!r} is not in this deployment (known: {known})")
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        return json.dumps(data, indent=2, sort_keys=True)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as f:
+            f.write(self.to_json())
+        os.replace(f.name, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Deployment":
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"deployment file {path} not found; run `brainnet deploy` or `brainnet devnet up` first")
+        try:
+            data = json.loads(path.read_text())
+            data["params"] = DeployParams.from_dict(data["params"])
+            return cls(**data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(f"{path} is not a brainnet deployment file ({exc})") from exc
+
+
+def deploy(
+    backend: Backend,
+    params: DeployParams | None = None,
+    models: dict[str, bytes] | None = None,
+    deployer: LocalAccount | None = None,
+) -> Deployment:
+    """Deploy Token, Registry and Inference; authorize Inference; register `models` (name -> weights sha256)."""
+    params = params or DeployParams()
+    deployer = deployer or backend.funder
+    if deployer is None:
+        raise ConfigError("no deployer account: pass --key with a funded account for this chain")
+    artifacts = compile_all()
+    signer = Signer(backend.w3, deployer)
+    deploy_block = backend.w3.eth.block_number
+
+    def create(name: str, *args) -> str:
+        art: Artifact = artifacts[name]
+        factory = backend.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        data = factory.constructor(*args)._encode_data_in_transaction(*args)
+        return signer.send({"data": data}, gas=6_000_000, label=f"deploy {name}").contract_address
+
+    token = create("Token", "brainnet", "BRN", [deployer.address], [params.supply], deployer.address)
+    registry = create("Registry", token, deployer.address, params.min_stake, params.unbonding_blocks, params.jail_after)
+    inference = create("Inference", token, registry, params.committee_size, params.quorum,
+                       params.commit_window, params.reveal_window, params.slash_bps, params.min_fee)
+    reg = backend.w3.eth.contract(address=registry, abi=artifacts["Registry"].abi)
+    signer.send({"to": registry, "data": reg.functions.authorize(inference, True)._encode_transaction_data()}, label="authorize")
+    registered = {}
+    for name, weights_hash in (models or {}).items():
+        mid = model_key(name)
+        signer.send({"to": registry, "data": reg.functions.register_model(mid, weights_hash)._encode_transaction_data()},
+                    label="register_model")
+        registered[name] = {"id": "0x" + mid.hex(), "weights_sha256": weights_hash.hex()}
+    return Deployment(
+        chain=backend.spec, chain_id=backend.chain_id, deploy_block=deploy_block, deployer=deployer.address,
+        addresses={"Token": token, "Registry": registry, "Inference": inference},
+        abi_hash=abi_hash(artifacts), params=params, models=registered,
+    )
