@@ -234,7 +234,7 @@ def finalize(task_id: uint256):
     t: Task = self.tasks[task_id]
     if t.status == Status.REQUESTED:
         # the committee was never drawn and can no longer be: give the fee back
-        assert block.number - (t.request_block + 1) > SEED_HORIZON, "inference: committee not drawn yet, call draw"
+        assert block.number > t.request_block + 1 + SEED_HORIZON, "inference: committee not drawn yet, call draw"
         self.tasks[task_id].status = Status.REFUNDED
         self.tasks[task_id].final_block = block.number
         assert extcall self.token.transfer(t.requester, t.fee), "inference: refund transfer failed"
