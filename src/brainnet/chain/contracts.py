@@ -185,10 +185,10 @@ class Actor:
 
     # token
     def approve(self, spender: str, amount: int) -> Receipt:
-        return self._send(self.c.token.functions.approve(spender, amount), "approve", 100_000)
+        return self._send(self.c.token.functions.approve(spender, amount), "approve", 200_000)
 
     def transfer(self, to: str, amount: int) -> Receipt:
-        return self._send(self.c.token.functions.transfer(to, amount), "transfer", 100_000)
+        return self._send(self.c.token.functions.transfer(to, amount), "transfer", 200_000)
 
     # registry
     def register(self, stake: int, endpoint: str, pubkey: bytes, model_ids: list[bytes]) -> Receipt:
@@ -201,11 +201,11 @@ class Actor:
         return self._send(self.c.registry.functions.begin_unbond(), "begin_unbond", 1_000_000)
 
     def withdraw(self) -> Receipt:
-        return self._send(self.c.registry.functions.withdraw(), "withdraw", 200_000)
+        return self._send(self.c.registry.functions.withdraw(), "withdraw", 500_000)
 
     # inference
     def request(self, model_id: bytes, input_hash: bytes, input_uri: str, fee: int) -> tuple[int, Receipt]:
-        receipt = self._send(self.c.inference.functions.request(model_id, input_hash, input_uri, fee), "request", 400_000)
+        receipt = self._send(self.c.inference.functions.request(model_id, input_hash, input_uri, fee), "request", 800_000)
         for ev in self.c.decode(receipt.logs):
             if ev.name == "TaskRequested":
                 return ev.args["task_id"], receipt
@@ -215,13 +215,13 @@ class Actor:
         return self._send(self.c.inference.functions.draw(task_id), "draw", 3_000_000)
 
     def commit(self, task_id: int, commitment: bytes) -> Receipt:
-        return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 150_000)
+        return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 500_000)
 
     def reveal(self, task_id: int, result: bytes, salt: bytes) -> Receipt:
-        return self._send(self.c.inference.functions.reveal(task_id, result, salt), "reveal", 200_000)
+        return self._send(self.c.inference.functions.reveal(task_id, result, salt), "reveal", 600_000)
 
     def finalize(self, task_id: int) -> Receipt:
         return self._send(self.c.inference.functions.finalize(task_id), "finalize", 4_000_000)
 
     def claim(self) -> Receipt:
-        return self._send(self.c.inference.functions.claim(), "claim", 100_000)
+        return self._send(self.c.inference.functions.claim(), "claim", 300_000)

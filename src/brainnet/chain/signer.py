@@ -74,13 +74,13 @@ class Signer:
         return receipt
 
     def _replay_reason(self, tx: dict, block: int) -> str:
-        call = {k: tx[k] for k in ("to", "data", "value") if k in tx}
+        call = {k: tx[k] for k in ("to", "data", "value", "gas") if k in tx}
         call["from"] = self.address
         try:
             self.w3.eth.call(call, block_identifier=max(block - 1, 0))
         except Exception as exc:  # noqa: BLE001 - ContractLogicError, or eth-tester's TransactionFailed
             return revert_reason(exc)
-        return "reverted (out of gas or state changed within the block)"
+        return f"ran out of gas (limit {tx['gas']}) or the state changed within the block"
 
     def transfer_eth(self, to: str, value: int) -> Receipt:
         return self.send({"to": to, "value": value}, gas=21_000, label="ether transfer")

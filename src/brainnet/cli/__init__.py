@@ -1,0 +1,1 @@
+"""The `brainnet` command line: one module per command group (typer)."""

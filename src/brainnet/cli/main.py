@@ -1,0 +1,48 @@
+"""Entry point of the `brainnet` command: registers the command groups, turns errors into
+one clear line (cause and fix) instead of a traceback."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from brainnet.errors import BrainnetError
+
+app = typer.Typer(
+    name="brainnet",
+    help="brainnet: staked nodes run verified AI inference, judged by random committees on an EVM chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from brainnet.cli import account, demo, deploy, devnet, node, request
+
+    app.command("demo", help=demo.__doc__)(demo.demo)
+    app.command("deploy", help=deploy.__doc__)(deploy.deploy_cmd)
+    app.command("request", help=request.__doc__)(request.request)
+    app.add_typer(account.app, name="account", help=account.__doc__)
+    app.add_typer(node.app, name="node", help=node.__doc__)
+    app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
+
+
+_register()
+
+
+def run() -> None:
+    from brainnet.cli.common import err_console
+
+    try:
+        app()
+    except BrainnetError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,214 @@
+"""`brainnet.Client`: ask the network for a verified inference in a few lines.
+
+    client = Client.from_deployment("deployment.json", key="requester.json", password="...")
+    result = client.infer("digits-mlp", pixels)      # waits for the committee
+    result.value, result.task_id, result.committee, result.agreeing, result.tx_hashes
+
+`infer` = `submit` (upload the input to nodes' blob stores, escrow the fee: tx 1) then
+`wait` (draw the committee if nobody has yet, follow the task until it settles). A
+refunded or timed-out task raises `TaskFailed` with the task id.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from brainnet.chain import TOKEN, Contracts, Deployment, Status, open_backend
+from brainnet.chain.backends import Backend
+from brainnet.errors import BlobError, ConfigError, ContractRevert, TaskFailed
+from brainnet.models import get_model
+from brainnet.node.fetch import fetch_blob
+from brainnet.node.keys import load_key
+from brainnet.protocol import result_hash
+
+DEFAULT_FEE = 10 * TOKEN
+
+
+@dataclass
+class InferenceResult:
+    """The agreed result and the proof of how it was agreed."""
+    value: object                    # decoded model output (a label for digits-mlp)
+    output: bytes                    # canonical output bytes; sha256(output) == result_hash
+    result_hash: str
+    task_id: int
+    model: str
+    committee: list[str]
+    agreeing: list[str]
+    commitments: dict[str, str]      # member -> commitment it sent
+    reveals: dict[str, str]          # member -> result hash it revealed
+    request_block: int
+    final_block: int
+    tx_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocks_taken(self) -> int:
+        return self.final_block - self.request_block
+
+    def to_dict(self) -> dict:
+        return {
+            "value": self.value, "result_hash": self.result_hash, "task_id": self.task_id, "model": self.model,
+            "committee": self.committee, "agreeing": self.agreeing, "commitments": self.commitments,
+            "reveals": self.reveals, "request_block": self.request_block, "final_block": self.final_block,
+            "blocks_taken": self.blocks_taken, "tx_hashes": self.tx_hashes,
+        }
+
+
+@dataclass
+class Submitted:
+    task_id: int
+    model: str
+    input_hash: str
+    request_block: int
+    tx_hashes: dict[str, str]
+    gas_used: int
+
+
+class Client:
+    def __init__(self, contracts: Contracts, account, *, pump: Callable[[], object] | None = None):
+        self.contracts = contracts
+        self.deployment = contracts.deployment
+        self.actor = contracts.as_(account)
+        self.address = account.address
+        self.pump = pump            # in-process networks: advance nodes/chain while waiting
+        self.gas_used = 0
+
+    @classmethod
+    def from_deployment(cls, deployment: str | Path | Deployment, *, key, password: str | None = None,
+                        backend: Backend | None = None, pump: Callable[[], object] | None = None) -> "Client":
+        dep = deployment if isinstance(deployment, Deployment) else Deployment.load(deployment)
+        if isinstance(key, (str, Path)):
+            if password is None:
+                raise ConfigError("a keystore file needs its password (pass password=... or --password)")
+            key = load_key(key, password)
+        if backend is None:
+            if dep.chain == "embedded":
+                raise ConfigError("an embedded chain lives inside one process; connect with backend=... or use anvil")
+            backend = open_backend(dep.chain)
+        return cls(Contracts(backend, dep), key, pump=pump)
+
+    # ------------------------------------------------------------ submit
+    def upload(self, data: bytes, model_id: bytes, copies: int = 3) -> list[str]:
+        """PUT the input into up to `copies` serving nodes' blob stores; returns their base URLs."""
+        sha = hashlib.sha256(data).hexdigest()
+        done, errors = [], []
+        for node in self.contracts.active_nodes(model_id):
+            endpoint = self.contracts.node(node).endpoint
+            if not endpoint.startswith(("http://", "https://")) or endpoint in done:
+                continue
+            try:
+                r = httpx.put(f"{endpoint}/blobs/{sha}", content=data, timeout=10)
+                if r.status_code < 300:
+                    done.append(endpoint)
+                else:
+                    errors.append(f"{endpoint}: HTTP {r.status_code} {r.text[:80]}")
+            except httpx.HTTPError as exc:
+                errors.append(f"{endpoint}: {exc}")
+            if len(done) >= copies:
+                break
+        if not done:
+            raise BlobError(f"could not upload the input to any node ({'; '.join(errors) or 'no node has an endpoint'})")
+        return done
+
+    def submit(self, model: str, data: bytes, fee: int = DEFAULT_FEE) -> Submitted:
+        model_id = self.deployment.model_id(model)
+        urls = self.upload(data, model_id)
+        tx = {}
+        gas = 0
+        if self.contracts.token.functions.allowance(self.address, self.deployment.addresses["Inference"]).call() < fee:
+            r = self.actor.approve(self.deployment.addresses["Inference"], 2**256 - 1)
+            tx["approve"] = r.tx_hash
+        task_id, receipt = self.actor.request(model_id, hashlib.sha256(data).digest(), " ".join(urls), fee)
+        tx["request"] = receipt.tx_hash
+        gas += receipt.gas_used
+        self.gas_used += gas
+        return Submitted(task_id, model, hashlib.sha256(data).hexdigest(), receipt.block, tx, gas)
+
+    # ------------------------------------------------------------ wait
+    def poll(self, sub: Submitted) -> Status:
+        """One look at the task; draws the committee if it is due and nobody has."""
+        task = self.contracts.task(sub.task_id)
+        if task.status == Status.REQUESTED and self.contracts.block_number() > task.request_block + 1:
+            try:
+                r = self.actor.draw(sub.task_id)
+                sub.tx_hashes["draw"] = r.tx_hash
+                sub.gas_used += r.gas_used
+                self.gas_used += r.gas_used
+                task = self.contracts.task(sub.task_id)
+            except ContractRevert:
+                task = self.contracts.task(sub.task_id)  # a node drew it first
+        elif task.finalizable(self.contracts.block_number(), self.contracts.committee_size):
+            try:                                         # normally a member does this; the requester may too
+                r = self.actor.finalize(sub.task_id)
+                sub.gas_used += r.gas_used
+                self.gas_used += r.gas_used
+            except ContractRevert:
+                pass                                     # a member finalized it first
+            task = self.contracts.task(sub.task_id)
+        return task.status
+
+    def wait(self, sub: Submitted, timeout_s: float = 300.0, poll_s: float = 0.25) -> InferenceResult:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = self.poll(sub)
+            if status == Status.SETTLED:
+                return self.result(sub)
+            if status == Status.REFUNDED:
+                t = self.contracts.task(sub.task_id)
+                raise TaskFailed(f"task {sub.task_id} was refunded: only {t.top_count} of {self.contracts.committee_size} "
+                                 f"members agreed (quorum {self.deployment.params.quorum}); the fee is back, try again",
+                                 task_id=sub.task_id)
+            if time.monotonic() > deadline:
+                raise TaskFailed(f"task {sub.task_id} did not settle within {timeout_s:.0f} s (status {status.name}); "
+                                 "check that nodes are running, or wait longer and call wait() again", task_id=sub.task_id)
+            if self.pump is not None:
+                self.pump()
+            else:
+                time.sleep(poll_s)
+
+    def result(self, sub: Submitted) -> InferenceResult:
+        c = self.contracts
+        task = c.task(sub.task_id)
+        if task.status != Status.SETTLED:
+            raise TaskFailed(f"task {sub.task_id} is not settled (status {task.status.name})", task_id=sub.task_id)
+        committee = c.committee(sub.task_id)
+        reveals = {m: r for m in committee if (r := c.revealed_result(sub.task_id, m)) is not None}
+        agreeing = [m for m, r in reveals.items() if r == task.result]
+        urls = [c.node(m).endpoint for m in agreeing]
+        output = fetch_blob(task.result.hex(), urls, timeout=10.0)
+        if result_hash(output) != task.result:
+            raise BlobError("an agreeing member served an output that does not match the agreed hash")
+        for ev in c.events(task.final_block, task.final_block):
+            if ev.name == "TaskSettled" and ev.args["task_id"] == sub.task_id:
+                sub.tx_hashes["finalize"] = ev.tx_hash
+        return InferenceResult(
+            value=decode_output(output),
+            output=output, result_hash=task.result.hex(), task_id=sub.task_id, model=sub.model,
+            committee=committee, agreeing=agreeing,
+            commitments={m: c.commitment(sub.task_id, m).hex() for m in committee},
+            reveals={m: r.hex() for m, r in reveals.items()},
+            request_block=task.request_block, final_block=task.final_block, tx_hashes=dict(sub.tx_hashes),
+        )
+
+    def infer(self, model: str, data: bytes | list, fee: int = DEFAULT_FEE, timeout_s: float = 300.0) -> InferenceResult:
+        """Request `model` on `data` (input blob bytes, or raw features the model encodes) and wait."""
+        if not isinstance(data, (bytes, bytearray)):
+            data = get_model(model).encode_input(data)
+        return self.wait(self.submit(model, bytes(data), fee), timeout_s=timeout_s)
+
+
+
+def decode_output(output: bytes) -> object:
+    """Canonical outputs are JSON; a one-key object ({"label": 7}) reads as its value."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return output
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value.values()))
+    return value

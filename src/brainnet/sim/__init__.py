@@ -1,0 +1,1 @@
+"""Networks and agents that drive the real stack: the in-process demo network lives here."""
