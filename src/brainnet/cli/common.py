@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)   # one line per error, greppable
 
 
 def write_json(path: Path | None, data: dict) -> None:

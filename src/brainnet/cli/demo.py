@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from brainnet.cli.common import brn, console, short, write_json
+from brainnet.cli.common import brn, console, write_json
 from brainnet.errors import ConfigError
 
 
@@ -65,15 +65,14 @@ def demo(
         write_json(json_path, summary)
     if json_path is not None and str(json_path) == "-":
         return
-    nodes_table = Table(title="nodes", show_lines=False)
-    for col in ("node", "address", "behaviour", "stake (BRN)", "slashes", "jailed", "earned (BRN)", "committed", "revealed"):
-        nodes_table.add_column(col, justify="right" if col not in ("node", "address", "behaviour") else "left")
+    nodes_table = Table(title="nodes (BRN)")
+    for col in ("node", "role", "stake", "slash", "jail", "earned", "commit", "reveal"):
+        nodes_table.add_column(col, justify="left" if col in ("node", "role") else "right", no_wrap=True)
     for row in report.node_table:
-        style = "red" if row["behaviour"] != "honest" else ""
-        nodes_table.add_row(row["node"], short(row["address"]), row["behaviour"],
-                            f"{brn(row['stake_start'])} → {brn(row['stake_now'])}", str(row["slashes"]),
-                            "yes" if row["jailed"] else "", brn(row["earned"]), str(row["committed"]),
-                            str(row["revealed"]), style=style)
+        nodes_table.add_row(row["node"], row["behaviour"], f"{row['stake_start'] // 10**18:,}→{row['stake_now'] // 10**18:,}",
+                            str(row["slashes"]), "yes" if row["jailed"] else "", brn(row["earned"]),
+                            str(row["committed"]), str(row["revealed"]),
+                            style="red" if row["behaviour"] != "honest" else None)
     console.print(nodes_table)
     totals = Table(title="summary", show_header=False)
     totals.add_column("what")
