@@ -40,8 +40,11 @@ def demo(
         raise ConfigError("--faulty must leave at least one honest node")
     config = NetworkConfig(nodes=nodes, committee=committee, quorum=quorum, faulty=faulty, chain=chain, seed=seed)
 
+    from brainnet.cli.common import err_console
+
+    view = err_console if json_path is not None and str(json_path) == "-" else console   # keep stdout pure JSON
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=False)
+                        console=view, transient=False)
     setup = progress.add_task("setting up", total=None)
     requested = progress.add_task("requested", total=tasks, visible=False)
     settled = progress.add_task("settled", total=tasks, visible=False)
@@ -57,7 +60,7 @@ def demo(
         else:
             progress.update(setup, description=stage)
 
-    with Live(progress, console=console, refresh_per_second=8, transient=not console.is_terminal):
+    with Live(progress, console=view, refresh_per_second=8, transient=not view.is_terminal):
         report = run_demo(config, tasks=tasks, on_progress=on_progress)
 
     summary = report.summary()

@@ -87,10 +87,10 @@ class LocalNetwork:
         on_progress(f"starting the {cfg.chain} chain and deploying contracts")
         self.backend = open_backend(cfg.chain)
         params = {"committee_size": cfg.committee, "quorum": cfg.quorum}
-        if cfg.chain == "embedded":
-            # py-evm mines every transaction in a block of its own, so a window of 20 blocks is
-            # 20 transactions: size the windows to the transactions a burst of tasks needs.
-            params["commit_window"] = params["reveal_window"] = max(20, 3 * cfg.committee * cfg.max_in_flight)
+        # The chains started here (py-evm, or anvil without --block-time) mine every transaction
+        # in a block of its own, so a window of 20 blocks is 20 transactions: size the windows
+        # to the transactions a burst of tasks needs.
+        params["commit_window"] = params["reveal_window"] = max(20, 3 * cfg.committee * cfg.max_in_flight)
         params = DeployParams.from_dict(params | cfg.params)
         self.deployment = deploy(self.backend, params, {MODEL: self.runtime.weights_hash})
         self.contracts = Contracts(self.backend, self.deployment)
