@@ -151,9 +151,8 @@ def runtime():
 
 
 def _parse_json_stdout(text: str) -> dict:
-    """The JSON object in `brainnet request --json -` output (status lines may precede it)."""
-    start = text.find("\n{") + 1 if not text.startswith("{") else 0
-    return json.JSONDecoder().raw_decode(text[start:])[0]
+    """`brainnet request --json -` prints only the JSON on stdout (status goes to stderr)."""
+    return json.loads(text)
 
 
 def test_request_gets_the_agreed_result(devnet, runtime):

@@ -43,7 +43,10 @@ def request(
         out = {"task_id": sub.task_id, "request_block": sub.request_block, "tx_hashes": sub.tx_hashes}
         write_json(json_path, out) if json_path else console.print(json.dumps(out))
         return
-    console.print(f"task {sub.task_id} requested in block {sub.request_block}; waiting for the committee…")
+    from brainnet.cli.common import err_console
+
+    status = err_console if json_path is not None and str(json_path) == "-" else console   # keep stdout pure JSON
+    status.print(f"task {sub.task_id} requested in block {sub.request_block}; waiting for the committee…")
     result = client.wait(sub, timeout_s=timeout)
     if json_path is not None:
         write_json(json_path, result.to_dict())
