@@ -18,16 +18,25 @@ from typing import Sequence
 from brainnet.protocol.commitment import ticket
 
 
-def sample_committee(stakes: Sequence[int], seed: bytes, k: int) -> list[int]:
-    """Return the 1-based indices of the k members, in draw order."""
-    active = sum(1 for s in stakes if s > 0)
-    if k > active:
-        raise ValueError(f"need {k} active nodes, only {active} have stake")
+def sample_committee(stakes: Sequence[int], seed: bytes, k: int, exclude: Sequence[int] = ()) -> list[int]:
+    """Return the 1-based indices of the k members, in draw order.
+
+    `exclude` holds 1-based indices that may not be drawn (earlier levels' members when a
+    task escalates); their stake is treated exactly like that of members already drawn.
+    """
     prefix = list(accumulate(stakes))
     total = prefix[-1] if prefix else 0
-    starts: list[int] = []   # ascending interval starts of drawn members
+    starts: list[int] = []   # ascending interval starts of drawn (or excluded) nodes
     weights: list[int] = []
     drawn = 0
+    for index in dict.fromkeys(exclude):
+        pos = index - 1
+        if 0 <= pos < len(stakes) and stakes[pos] > 0:
+            _insert(starts, weights, prefix[pos] - stakes[pos], stakes[pos])
+            drawn += stakes[pos]
+    free = sum(1 for s in stakes if s > 0) - len(starts)
+    if k > free:
+        raise ValueError(f"need {k} active nodes, only {free} are active and not excluded")
     out: list[int] = []
     for i in range(k):
         r = ticket(seed, i) % (total - drawn)
@@ -36,10 +45,13 @@ def sample_committee(stakes: Sequence[int], seed: bytes, k: int) -> list[int]:
                 break
             r += weight
         pos = bisect.bisect_right(prefix, r)     # smallest index with prefix > r
-        start = prefix[pos] - stakes[pos]
-        at = bisect.bisect_right(starts, start)
-        starts.insert(at, start)
-        weights.insert(at, stakes[pos])
+        _insert(starts, weights, prefix[pos] - stakes[pos], stakes[pos])
         drawn += stakes[pos]
         out.append(pos + 1)
     return out
+
+
+def _insert(starts: list[int], weights: list[int], start: int, weight: int) -> None:
+    at = bisect.bisect_right(starts, start)
+    starts.insert(at, start)
+    weights.insert(at, weight)
