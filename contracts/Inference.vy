@@ -1,27 +1,45 @@
 # pragma version ~=0.4.3
 """
 @title brainnet Inference
-@notice Two-phase verified inference (BRAIN): tx 1 `request` escrows the fee; the
-        committee is drawn in `draw` from the hash of the block after the request, which
+@notice Two-phase verified inference (BRAIN) with escalation. Tx 1 `request` escrows the
+        fee; `draw` picks the committee from the hash of a block after the request, which
         the requester cannot choose; members `commit` keccak(task_id, result, member, salt),
-        then `reveal`; `finalize` accepts the result revealed by at least `quorum`
-        members, credits the fee to them (claim with `claim`), slashes dissenters and
-        no-shows, or refunds the requester when no quorum formed by the deadline.
-@dev Phases come from block numbers: commit until `commit_deadline`; reveal opens when
-     every member has committed or the commit deadline has passed, until
-     `reveal_deadline`; finalize once every member revealed or the reveal deadline
-     passed. `brainnet.protocol` mirrors the commitment hash and the agreement rule.
+        then `reveal`; `finalize` ends the level:
+        - revealers unanimous and at least the level's quorum: the result settles (after a
+          challenge window in which the requester may post a bond to escalate anyway);
+        - otherwise, while a level is left, the task escalates to a fresh committee of
+          2n+1 nodes drawn excluding every earlier member (sizes K, 2K+1, 4K+3, ...);
+        - at the last level the value with a quorum settles, or the fee is refunded.
+        Once final, members of every level who revealed a value that agrees with it share
+        the fee (credited; `claim` pays out); dissenters and no-shows of every level are
+        slashed. With `max_levels = 1` this is BRAIN's single-committee rule.
+@dev Agreement: `exact` models agree on equal results; `near` models reveal a 256-bit
+     SimHash fingerprint plus the sha256 of the output blob, and agree when the Hamming
+     distance (xor + popcount) is within the model's tolerance. The center of a level is
+     the revealed value most reveals agree with, ties to the earliest reveal.
+     Phases come from block numbers. `brainnet.protocol.escalation` mirrors every rule.
      Reverts start with "inference:".
 """
 
 from ethereum.ercs import IERC20
 
-MAX_COMMITTEE: constant(uint256) = 64
-SEED_HORIZON: constant(uint256) = 256    # blocks whose hash the EVM still knows
+MAX_COMMITTEE: constant(uint256) = 128     # members of one level
+MAX_MEMBERS: constant(uint256) = 256       # members of all levels of a task
+MAX_LEVELS: constant(uint256) = 6
+SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
+EXACT: constant(uint8) = 0
+NEAR: constant(uint8) = 1
+# SWAR popcount masks: 0x5555..., 0x3333..., 0x0f0f..., 0x0101...
+M1: constant(uint256) = max_value(uint256) // 3
+M2: constant(uint256) = max_value(uint256) // 5
+M4: constant(uint256) = max_value(uint256) // 17
+H01: constant(uint256) = max_value(uint256) // 255
 
 interface Registry:
     def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]: view
-    def models(model_id: bytes32) -> (bytes32, bool): view
+    def sample_excluding(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_MEMBERS]) -> DynArray[address, MAX_COMMITTEE]: view
+    def available(model_id: bytes32, exclude: DynArray[address, MAX_MEMBERS]) -> uint256: view
+    def models(model_id: bytes32) -> (bytes32, bool, uint8, uint256): view
     def model_nodes(model_id: bytes32) -> uint256: view
     def stake_of(node: address) -> uint256: view
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
@@ -29,10 +47,11 @@ interface Registry:
     def task_closed(node: address): nonpayable
 
 flag Status:
-    REQUESTED
-    DRAWN
+    REQUESTED        # waiting for `draw` (of level 0, or of the level it escalated to)
+    DRAWN            # committee drawn: commit, reveal, then finalize
     SETTLED
     REFUNDED
+    PROVISIONAL      # settled value, open to a challenge until `challenge_deadline`
 
 struct Task:
     requester: address
@@ -41,15 +60,23 @@ struct Task:
     fee: uint256
     request_block: uint256
     status: Status
-    seed: bytes32
+    seed: bytes32            # seed of the current level's committee
     commit_deadline: uint256
     reveal_deadline: uint256
-    commits: uint256
-    reveals: uint256
-    top_result: bytes32      # the result revealed most often so far (first to reach the count wins ties)
-    top_count: uint256
-    result: bytes32          # accepted result once settled
+    commits: uint256         # of the current level
+    reveals: uint256         # of the current level
+    top_result: bytes32      # center of the current level
+    top_count: uint256       # reveals that agree with the center
+    result: bytes32          # provisional or final value
     final_block: uint256
+    level: uint256
+    seed_block: uint256      # block whose hash seeds the current level
+    mode: uint8
+    tolerance: uint256
+    challenge_deadline: uint256
+    challenger: address
+    bond: uint256
+    challenged: bytes32      # the provisional value the challenger disputed
 
 event TaskRequested:
     task_id: indexed(uint256)
@@ -66,6 +93,7 @@ event CommitteeDrawn:
     seed: bytes32
     commit_deadline: uint256
     reveal_deadline: uint256
+    level: uint256
 
 event Committed:
     task_id: indexed(uint256)
@@ -76,6 +104,23 @@ event Revealed:
     task_id: indexed(uint256)
     member: indexed(address)
     result: bytes32
+    blob_hash: bytes32
+
+event TaskEscalated:
+    task_id: indexed(uint256)
+    level: uint256
+    size: uint256
+    seed_block: uint256
+
+event TaskProvisional:
+    task_id: indexed(uint256)
+    result: bytes32
+    challenge_deadline: uint256
+
+event TaskChallenged:
+    task_id: indexed(uint256)
+    challenger: indexed(address)
+    bond: uint256
 
 event TaskSettled:
     task_id: indexed(uint256)
@@ -100,22 +145,30 @@ event Claimed:
 
 token: public(IERC20)
 registry: public(Registry)
-committee_size: public(uint256)
-quorum: public(uint256)
+committee_size: public(uint256)          # K: members of level 0
+quorum: public(uint256)                  # Q: agreeing reveals that settle level 0
 commit_window: public(uint256)
 reveal_window: public(uint256)
 slash_bps: public(uint256)               # share of a member's stake slashed, in 1/10000
 min_fee: public(uint256)
+max_levels: public(uint256)              # L: 1 = no escalation (BRAIN's rule)
+challenge_window: public(uint256)        # blocks a settled level stays open to a challenge; 0 = none
+challenge_bond: public(uint256)
 
 tasks: public(HashMap[uint256, Task])
 task_count: public(uint256)
 commitments: public(HashMap[uint256, HashMap[address, bytes32]])
 reveals: public(HashMap[uint256, HashMap[address, bytes32]])
+reveal_blobs: public(HashMap[uint256, HashMap[address, bytes32]])
 has_revealed: public(HashMap[uint256, HashMap[address, bool]])
-is_member: public(HashMap[uint256, HashMap[address, bool]])
+member_level: public(HashMap[uint256, HashMap[address, uint256]])   # level + 1; 0 = not a member
 claimable: public(HashMap[address, uint256])
-_committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
-_tally: HashMap[uint256, HashMap[bytes32, uint256]]
+_members: HashMap[uint256, DynArray[address, MAX_MEMBERS]]         # all levels, in draw order
+_tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count
+_first: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: first reveal index of a value
+_values: HashMap[uint256, HashMap[uint256, bytes32]]               # near: (task, level) -> reveal index -> value
+_counts: HashMap[uint256, HashMap[uint256, uint256]]               # near: reveals agreeing with that value
+_center_index: HashMap[uint256, uint256]                           # (task, level) -> reveal index of the center
 
 
 @deploy
@@ -128,11 +181,23 @@ def __init__(
     reveal_window: uint256,
     slash_bps: uint256,
     min_fee: uint256,
+    max_levels: uint256,
+    challenge_window: uint256,
+    challenge_bond: uint256,
 ):
     assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
     assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
     assert commit_window > 0 and reveal_window > 0, "inference: windows must be positive"
     assert slash_bps <= 10000, "inference: slash_bps above 10000"
+    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
+    size: uint256 = committee_size
+    total: uint256 = committee_size
+    for _: uint256 in range(1, MAX_LEVELS):
+        if _ >= max_levels:
+            break
+        size = 2 * size + 1
+        total += size
+    assert size <= MAX_COMMITTEE and total <= MAX_MEMBERS, "inference: levels too large for committee_size"
     self.token = token
     self.registry = registry
     self.committee_size = committee_size
@@ -141,12 +206,77 @@ def __init__(
     self.reveal_window = reveal_window
     self.slash_bps = slash_bps
     self.min_fee = min_fee
+    self.max_levels = max_levels
+    self.challenge_window = challenge_window
+    self.challenge_bond = challenge_bond
 
+
+# ---------------------------------------------------------------- level math
+
+@internal
+@view
+def _level_size(level: uint256) -> uint256:
+    size: uint256 = self.committee_size
+    for _: uint256 in range(MAX_LEVELS):
+        if _ >= level:
+            break
+        size = 2 * size + 1
+    return size
+
+
+@internal
+@view
+def _level_quorum(level: uint256) -> uint256:
+    if level == 0:
+        return self.quorum
+    return self._level_size(level) // 2 + 1
+
+
+@internal
+@pure
+def _popcount(x: uint256) -> uint256:
+    v: uint256 = x - ((x >> 1) & M1)
+    v = (v & M2) + ((v >> 2) & M2)
+    v = (v + (v >> 4)) & M4
+    return unsafe_mul(v, H01) >> 248
+
+
+@internal
+@pure
+def _agree(a: bytes32, b: bytes32, mode: uint8, tolerance: uint256) -> bool:
+    if mode == EXACT:
+        return a == b
+    return self._popcount(convert(a, uint256) ^ convert(b, uint256)) <= tolerance
+
+
+@external
+@view
+def level_size(level: uint256) -> uint256:
+    return self._level_size(level)
+
+
+@external
+@view
+def level_quorum(level: uint256) -> uint256:
+    return self._level_quorum(level)
+
+
+@external
+@pure
+def popcount(x: uint256) -> uint256:
+    return self._popcount(x)
+
+
+# ---------------------------------------------------------------- request and draw
 
 @external
 def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee: uint256) -> uint256:
     """@notice Escrow `fee` and open a task; the committee is drawn from block.number + 1."""
-    registered: bool = (staticcall self.registry.models(model_id))[1]
+    weights_hash: bytes32 = empty(bytes32)
+    registered: bool = False
+    mode: uint8 = 0
+    tolerance: uint256 = 0
+    weights_hash, registered, mode, tolerance = staticcall self.registry.models(model_id)
     assert registered, "inference: unknown model id"
     assert staticcall self.registry.model_nodes(model_id) >= self.committee_size, "inference: not enough active nodes serve this model"
     assert fee >= self.min_fee, "inference: fee below the minimum"
@@ -159,6 +289,8 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
         request_block=block.number, status=Status.REQUESTED, seed=empty(bytes32),
         commit_deadline=0, reveal_deadline=0, commits=0, reveals=0,
         top_result=empty(bytes32), top_count=0, result=empty(bytes32), final_block=0,
+        level=0, seed_block=block.number + 1, mode=mode, tolerance=tolerance,
+        challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
     )
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
@@ -166,32 +298,40 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
 
 @external
 def draw(task_id: uint256):
-    """@notice Draw the committee; anyone may call once the block after the request is mined."""
+    """@notice Draw the committee of the task's current level; anyone may call once its seed block is mined."""
     t: Task = self.tasks[task_id]
     assert t.status == Status.REQUESTED, "inference: task is not waiting for a committee"
-    seed_block: uint256 = t.request_block + 1
-    assert block.number > seed_block, "inference: seed block not mined yet"
-    assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
-    seed: bytes32 = keccak256(abi_encode(blockhash(seed_block), task_id))
-    members: DynArray[address, MAX_COMMITTEE] = staticcall self.registry.sample(t.model_id, seed, self.committee_size)
+    assert block.number > t.seed_block, "inference: seed block not mined yet"
+    assert block.number - t.seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
+    seed: bytes32 = empty(bytes32)
+    members: DynArray[address, MAX_COMMITTEE] = []
+    size: uint256 = self._level_size(t.level)
+    if t.level == 0:
+        seed = keccak256(abi_encode(blockhash(t.seed_block), task_id))
+        members = staticcall self.registry.sample(t.model_id, seed, size)
+    else:
+        seed = keccak256(abi_encode(blockhash(t.seed_block), task_id, t.level))
+        members = staticcall self.registry.sample_excluding(t.model_id, seed, size, self._members[task_id])
     for m: address in members:
-        self.is_member[task_id][m] = True
+        self.member_level[task_id][m] = t.level + 1
+        self._members[task_id].append(m)
         extcall self.registry.task_opened(m)
-    self._committee[task_id] = members
     commit_deadline: uint256 = block.number + self.commit_window
     reveal_deadline: uint256 = commit_deadline + self.reveal_window
     self.tasks[task_id].status = Status.DRAWN
     self.tasks[task_id].seed = seed
     self.tasks[task_id].commit_deadline = commit_deadline
     self.tasks[task_id].reveal_deadline = reveal_deadline
-    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline)
+    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=t.level)
 
+
+# ---------------------------------------------------------------- commit and reveal
 
 @external
 def commit(task_id: uint256, commitment: bytes32):
     t: Task = self.tasks[task_id]
     assert t.status == Status.DRAWN, "inference: task is not in its commit phase"
-    assert self.is_member[task_id][msg.sender], "inference: sender is not on the committee"
+    assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
     assert self.commitments[task_id][msg.sender] == empty(bytes32), "inference: already committed"
     assert block.number <= t.commit_deadline, "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
@@ -200,25 +340,162 @@ def commit(task_id: uint256, commitment: bytes32):
     log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
 
 
-@external
-def reveal(task_id: uint256, result: bytes32, salt: bytes32):
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
+@internal
+def _check_reveal(task_id: uint256, t: Task, result: bytes32, salt: bytes32):
     commitment: bytes32 = self.commitments[task_id][msg.sender]
     assert commitment != empty(bytes32), "inference: no commitment from this sender"
+    assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
     assert not self.has_revealed[task_id][msg.sender], "inference: already revealed"
-    assert t.commits == self.committee_size or block.number > t.commit_deadline, "inference: reveal phase not open yet"
+    assert t.commits == self._level_size(t.level) or block.number > t.commit_deadline, "inference: reveal phase not open yet"
     assert block.number <= t.reveal_deadline, "inference: reveal window closed"
     assert keccak256(abi_encode(task_id, result, msg.sender, salt)) == commitment, "inference: reveal does not match the commitment"
-    self.has_revealed[task_id][msg.sender] = True
-    self.reveals[task_id][msg.sender] = result
-    count: uint256 = self._tally[task_id][result] + 1
-    self._tally[task_id][result] = count
-    self.tasks[task_id].reveals = t.reveals + 1
-    if count > t.top_count:
+
+
+@external
+def reveal(task_id: uint256, result: bytes32, salt: bytes32):
+    """@notice Reveal the result of an `exact` model: sha256 of the canonical output."""
+    t: Task = self.tasks[task_id]
+    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert t.mode == EXACT, "inference: near models reveal with reveal_near"
+    self._check_reveal(task_id, t, result, salt)
+    key: uint256 = task_id * 8 + t.level
+    count: uint256 = self._tally[key][result] + 1
+    self._tally[key][result] = count
+    if count == 1:
+        self._first[key][result] = t.reveals
+    first: uint256 = self._first[key][result]
+    if count > t.top_count or (count == t.top_count and first < self._center_index[key]):
         self.tasks[task_id].top_count = count
         self.tasks[task_id].top_result = result
-    log Revealed(task_id=task_id, member=msg.sender, result=result)
+        self._center_index[key] = first
+    self._record_reveal(task_id, t, result, result)
+
+
+@external
+def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
+    """
+    @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
+            the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
+    """
+    t: Task = self.tasks[task_id]
+    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert t.mode == NEAR, "inference: exact models reveal with reveal"
+    self._check_reveal(task_id, t, keccak256(abi_encode(fingerprint, blob_hash)), salt)
+    key: uint256 = task_id * 8 + t.level
+    index: uint256 = t.reveals
+    mine: uint256 = 1
+    top_count: uint256 = t.top_count
+    top_result: bytes32 = t.top_result
+    center: uint256 = self._center_index[key]
+    for j: uint256 in range(MAX_COMMITTEE):
+        if j >= index:
+            break
+        other: bytes32 = self._values[key][j]
+        if self._agree(other, fingerprint, NEAR, t.tolerance):
+            mine += 1
+            count: uint256 = self._counts[key][j] + 1
+            self._counts[key][j] = count
+            if count > top_count or (count == top_count and j < center):
+                top_count = count
+                top_result = other
+                center = j
+    self._values[key][index] = fingerprint
+    self._counts[key][index] = mine
+    if mine > top_count:            # a later index never wins a tie
+        top_count = mine
+        top_result = fingerprint
+        center = index
+    self.tasks[task_id].top_count = top_count
+    self.tasks[task_id].top_result = top_result
+    self._center_index[key] = center
+    self._record_reveal(task_id, t, fingerprint, blob_hash)
+
+
+@internal
+def _record_reveal(task_id: uint256, t: Task, revealed: bytes32, blob_hash: bytes32):
+    self.has_revealed[task_id][msg.sender] = True
+    self.reveals[task_id][msg.sender] = revealed
+    self.reveal_blobs[task_id][msg.sender] = blob_hash
+    self.tasks[task_id].reveals = t.reveals + 1
+    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob_hash)
+
+
+# ---------------------------------------------------------------- finalize, challenge, close
+
+@internal
+def _escalate(task_id: uint256, t: Task):
+    level: uint256 = t.level + 1
+    self.tasks[task_id].level = level
+    self.tasks[task_id].status = Status.REQUESTED
+    self.tasks[task_id].seed_block = block.number + 1
+    self.tasks[task_id].commits = 0
+    self.tasks[task_id].reveals = 0
+    self.tasks[task_id].top_count = 0
+    self.tasks[task_id].top_result = empty(bytes32)
+    log TaskEscalated(task_id=task_id, level=level, size=self._level_size(level), seed_block=block.number + 1)
+
+
+@internal
+@view
+def _can_escalate(task_id: uint256, t: Task) -> bool:
+    if t.level + 1 >= self.max_levels:
+        return False
+    return staticcall self.registry.available(t.model_id, self._members[task_id]) >= self._level_size(t.level + 1)
+
+
+@external
+def finalize(task_id: uint256):
+    """@notice End the current level (settle, escalate or refund), or close a provisional task after its challenge window."""
+    t: Task = self.tasks[task_id]
+    if t.status == Status.REQUESTED:
+        # the level's committee was never drawn and can no longer be: give the fee back
+        assert block.number > t.seed_block + SEED_HORIZON, "inference: committee not drawn yet, call draw"
+        self._close(task_id, t, empty(bytes32), False)
+        return
+    if t.status == Status.PROVISIONAL:
+        assert block.number > t.challenge_deadline, "inference: challenge window still open"
+        self._close(task_id, t, t.result, True)
+        return
+    assert t.status == Status.DRAWN, "inference: task is not open"
+    assert t.reveals == self._level_size(t.level) or block.number > t.reveal_deadline, "inference: too early to finalize"
+    quorum: uint256 = self._level_quorum(t.level)
+    if t.top_count >= quorum and t.top_count == t.reveals:
+        self._settle(task_id, t)
+    elif self._can_escalate(task_id, t):
+        self._escalate(task_id, t)
+    elif t.top_count >= quorum:
+        self._settle(task_id, t)
+    else:
+        self._close(task_id, t, empty(bytes32), False)
+
+
+@internal
+def _settle(task_id: uint256, t: Task):
+    if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self.max_levels:
+        deadline: uint256 = block.number + self.challenge_window
+        self.tasks[task_id].status = Status.PROVISIONAL
+        self.tasks[task_id].result = t.top_result
+        self.tasks[task_id].challenge_deadline = deadline
+        log TaskProvisional(task_id=task_id, result=t.top_result, challenge_deadline=deadline)
+    else:
+        self._close(task_id, t, t.top_result, True)
+
+
+@external
+def challenge(task_id: uint256):
+    """@notice Dispute a provisional result: post `challenge_bond` and the task escalates.
+               The bond comes back if the final result differs, else it pays the committee."""
+    t: Task = self.tasks[task_id]
+    assert t.status == Status.PROVISIONAL, "inference: task has no provisional result"
+    assert msg.sender == t.requester, "inference: only the requester may challenge"
+    assert block.number <= t.challenge_deadline, "inference: challenge window closed"
+    assert self._can_escalate(task_id, t), "inference: no level left to escalate to"
+    assert extcall self.token.transferFrom(msg.sender, self, self.challenge_bond), "inference: bond transfer failed"
+    self.tasks[task_id].challenger = msg.sender
+    self.tasks[task_id].bond = self.challenge_bond
+    self.tasks[task_id].challenged = t.result
+    log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=self.challenge_bond)
+    self._escalate(task_id, t)
 
 
 @internal
@@ -228,44 +505,44 @@ def _slash(task_id: uint256, member: address, reason: String[64]):
     log MemberSlashed(task_id=task_id, member=member, amount=taken, reason=reason)
 
 
-@external
-def finalize(task_id: uint256):
-    """@notice Settle or refund a task whose reveals are complete or whose deadline passed."""
-    t: Task = self.tasks[task_id]
-    if t.status == Status.REQUESTED:
-        # the committee was never drawn and can no longer be: give the fee back
-        assert block.number > t.request_block + 1 + SEED_HORIZON, "inference: committee not drawn yet, call draw"
-        self.tasks[task_id].status = Status.REFUNDED
-        self.tasks[task_id].final_block = block.number
-        assert extcall self.token.transfer(t.requester, t.fee), "inference: refund transfer failed"
-        log TaskRefunded(task_id=task_id, fee=t.fee, top_count=0)
-        return
-    assert t.status == Status.DRAWN, "inference: task is not open"
-    assert t.reveals == self.committee_size or block.number > t.reveal_deadline, "inference: too early to finalize"
-    settled: bool = t.top_count >= self.quorum
+@internal
+def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
+    """Pay agreeing members of every level, slash dissenters and no-shows, release the members."""
+    members: DynArray[address, MAX_MEMBERS] = self._members[task_id]
+    pot: uint256 = t.fee
+    bond_back: uint256 = t.bond
+    agreeing: uint256 = 0
+    if settled:
+        for m: address in members:
+            if self.has_revealed[task_id][m] and self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
+                agreeing += 1
+        if t.challenger != empty(address) and self._agree(final, t.challenged, t.mode, t.tolerance):
+            pot += t.bond          # the challenge lost: its bond pays the committee
+            bond_back = 0
     share: uint256 = 0
     if settled:
-        share = t.fee // t.top_count
-        self.tasks[task_id].status = Status.SETTLED
-        self.tasks[task_id].result = t.top_result
-    else:
-        self.tasks[task_id].status = Status.REFUNDED
-    self.tasks[task_id].final_block = block.number
-    for m: address in self._committee[task_id]:
+        share = pot // agreeing
+    for m: address in members:
         if not self.has_revealed[task_id][m]:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
-            if self.reveals[task_id][m] == t.top_result:
+            if self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
                 self.claimable[m] += share
             else:
-                self._slash(task_id, m, "inference: dissent from the quorum")
+                self._slash(task_id, m, "inference: dissent from the final result")
         extcall self.registry.task_closed(m)
+    self.tasks[task_id].final_block = block.number
+    if bond_back > 0:
+        assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
     if settled:
-        dust: uint256 = t.fee - share * t.top_count
+        self.tasks[task_id].status = Status.SETTLED
+        self.tasks[task_id].result = final
+        dust: uint256 = pot - share * agreeing
         if dust > 0:
             assert extcall self.token.transfer(t.requester, dust), "inference: refund transfer failed"
-        log TaskSettled(task_id=task_id, result=t.top_result, agreeing=t.top_count, share=share)
+        log TaskSettled(task_id=task_id, result=final, agreeing=agreeing, share=share)
     else:
+        self.tasks[task_id].status = Status.REFUNDED
         assert extcall self.token.transfer(t.requester, t.fee), "inference: refund transfer failed"
         log TaskRefunded(task_id=task_id, fee=t.fee, top_count=t.top_count)
 
@@ -280,13 +557,36 @@ def claim() -> uint256:
     return amount
 
 
+# ---------------------------------------------------------------- views
+
 @external
 @view
 def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
-    return self._committee[task_id]
+    """@notice Members of the task's current (or last) level."""
+    level: uint256 = self.tasks[task_id].level
+    out: DynArray[address, MAX_COMMITTEE] = []
+    for m: address in self._members[task_id]:
+        if self.member_level[task_id][m] == level + 1:
+            out.append(m)
+    return out
+
+
+@external
+@view
+def is_member(task_id: uint256, member: address) -> bool:
+    """@notice Whether `member` sits on any level of the task."""
+    return self.member_level[task_id][member] != 0
+
+
+@external
+@view
+def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
+    """@notice Members of every level of the task, in draw order."""
+    return self._members[task_id]
 
 
 @external
 @view
 def tally(task_id: uint256, result: bytes32) -> uint256:
-    return self._tally[task_id][result]
+    """@notice Exact mode: reveals of `result` at the task's current level."""
+    return self._tally[task_id * 8 + self.tasks[task_id].level][result]

@@ -20,7 +20,10 @@ from ethereum.ercs import IERC20
 MAX_NODES: constant(uint256) = 1024       # size of every Fenwick tree (a power of two)
 TREE_LEVELS: constant(uint256) = 11       # log2(MAX_NODES) + 1
 MAX_MODELS: constant(uint256) = 8         # models one node may serve
-MAX_COMMITTEE: constant(uint256) = 64
+MAX_COMMITTEE: constant(uint256) = 128     # members of one level
+MAX_EXCLUDED: constant(uint256) = 256      # members of all earlier levels of a task
+EXACT: constant(uint8) = 0                 # agreement modes of a model
+NEAR: constant(uint8) = 1
 
 struct Node:
     index: uint256           # 1-based position in the Fenwick trees; 0 = not registered
@@ -36,10 +39,14 @@ struct Node:
 struct Model:
     weights_hash: bytes32    # sha256 of the canonical weights file
     registered: bool
+    mode: uint8              # EXACT: results agree when equal; NEAR: 256-bit SimHash fingerprints
+    tolerance: uint256       # NEAR: agree when the Hamming distance is at most this
 
 event ModelRegistered:
     model_id: indexed(bytes32)
     weights_hash: bytes32
+    mode: uint8
+    tolerance: uint256
 
 event NodeRegistered:
     node: indexed(address)
@@ -160,10 +167,23 @@ def _eligible(n: Node) -> bool:
 
 @external
 def register_model(model_id: bytes32, weights_hash: bytes32):
+    """@notice Register a model whose results agree when equal (labels, token ids)."""
+    self._register_model(model_id, weights_hash, EXACT, 0)
+
+
+@external
+def register_near_model(model_id: bytes32, weights_hash: bytes32, tolerance: uint256):
+    """@notice Register a float-output model: results are SimHash fingerprints that agree within `tolerance` bits."""
+    assert tolerance < 128, "registry: tolerance must be below 128 bits"
+    self._register_model(model_id, weights_hash, NEAR, tolerance)
+
+
+@internal
+def _register_model(model_id: bytes32, weights_hash: bytes32, mode: uint8, tolerance: uint256):
     assert msg.sender == self.owner, "registry: only the owner may register models"
     assert weights_hash != empty(bytes32), "registry: weights hash is empty"
-    self.models[model_id] = Model(weights_hash=weights_hash, registered=True)
-    log ModelRegistered(model_id=model_id, weights_hash=weights_hash)
+    self.models[model_id] = Model(weights_hash=weights_hash, registered=True, mode=mode, tolerance=tolerance)
+    log ModelRegistered(model_id=model_id, weights_hash=weights_hash, mode=mode, tolerance=tolerance)
 
 
 @external
@@ -308,26 +328,78 @@ def active_nodes(model_id: bytes32) -> DynArray[address, MAX_NODES]:
     return out
 
 
+@internal
+@view
+def _prefix(model_id: bytes32, index: uint256) -> uint256:
+    """Sum of the stakes at tree positions 1..index."""
+    total: uint256 = 0
+    i: uint256 = index
+    for _: uint256 in range(TREE_LEVELS):
+        if i == 0:
+            break
+        total += self._tree[model_id][i]
+        i = i & unsafe_sub(i, 1)
+    return total
+
+
+@internal
+@view
+def _excluded_active(model_id: bytes32, exclude: DynArray[address, MAX_EXCLUDED]) -> uint256:
+    count: uint256 = 0
+    for node: address in exclude:
+        if self.nodes[node].active and model_id in self._models_of[node]:
+            count += 1
+    return count
+
+
+@external
+@view
+def available(model_id: bytes32, exclude: DynArray[address, MAX_EXCLUDED]) -> uint256:
+    """@notice Active nodes serving `model_id` that are not in `exclude` (duplicates in `exclude` not allowed)."""
+    return self.model_nodes[model_id] - self._excluded_active(model_id, exclude)
+
+
 @external
 @view
 def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]:
     """
     @notice Draw `k` distinct active nodes serving `model_id`, each with probability
             proportional to stake among those not yet drawn.
-    @dev Ticket i: r = keccak256(abi_encode(seed, i)) mod (free stake). Walk the members
-         already drawn in ascending order of their interval start, adding each one's
-         stake when r lies at or past that start, then descend the Fenwick tree.
+    """
+    return self._sample(model_id, seed, k, [])
+
+
+@external
+@view
+def sample_excluding(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[address, MAX_COMMITTEE]:
+    """@notice `sample`, never drawing a node in `exclude` (earlier levels' members of an escalated task)."""
+    return self._sample(model_id, seed, k, exclude)
+
+
+@internal
+@view
+def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[address, MAX_COMMITTEE]:
+    """
+    @dev Excluded nodes' intervals are placed first, exactly as if they had been drawn.
+         Ticket i: r = keccak256(abi_encode(seed, i)) mod (free stake). Walk the intervals
+         already taken in ascending order of their start, adding each one's stake when r
+         lies at or past that start, then descend the Fenwick tree.
     """
     assert k <= MAX_COMMITTEE, "registry: committee too large"
-    assert self.model_nodes[model_id] >= k, "registry: not enough active nodes for the committee"
+    assert self.model_nodes[model_id] >= k + self._excluded_active(model_id, exclude), "registry: not enough active nodes for the committee"
     total: uint256 = self.model_stake[model_id]
-    starts: DynArray[uint256, MAX_COMMITTEE] = []    # ascending
-    weights: DynArray[uint256, MAX_COMMITTEE] = []
+    starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []    # ascending
+    weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
     drawn: uint256 = 0
+    for node: address in exclude:
+        n: Node = self.nodes[node]
+        if n.active and model_id in self._models_of[node]:
+            starts, weights = self._insert(starts, weights, self._prefix(model_id, n.index - 1), n.stake)
+            drawn += n.stake
     out: DynArray[address, MAX_COMMITTEE] = []
     for i: uint256 in range(k, bound=MAX_COMMITTEE):
         r: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % (total - drawn)
-        for j: uint256 in range(len(starts), bound=MAX_COMMITTEE):
+        for j: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
             if r < starts[j]:
                 break
             r += weights[j]
@@ -343,23 +415,32 @@ def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MA
             step //= 2
         node: address = self.node_at[pos + 1]
         weight: uint256 = self.nodes[node].stake
-        start: uint256 = r - rest
-        # insert (start, weight) keeping starts ascending
-        new_starts: DynArray[uint256, MAX_COMMITTEE] = []
-        new_weights: DynArray[uint256, MAX_COMMITTEE] = []
-        placed: bool = False
-        for j: uint256 in range(len(starts), bound=MAX_COMMITTEE):
-            if not placed and start < starts[j]:
-                new_starts.append(start)
-                new_weights.append(weight)
-                placed = True
-            new_starts.append(starts[j])
-            new_weights.append(weights[j])
-        if not placed:
-            new_starts.append(start)
-            new_weights.append(weight)
-        starts = new_starts
-        weights = new_weights
+        starts, weights = self._insert(starts, weights, r - rest, weight)
         drawn += weight
         out.append(node)
     return out
+
+
+@internal
+@pure
+def _insert(
+    starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE],
+    weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE],
+    start: uint256,
+    weight: uint256,
+) -> (DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE], DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE]):
+    """Insert (start, weight) keeping `starts` ascending (after equal starts)."""
+    new_starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
+    new_weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
+    placed: bool = False
+    for j: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
+        if not placed and start < starts[j]:
+            new_starts.append(start)
+            new_weights.append(weight)
+            placed = True
+        new_starts.append(starts[j])
+        new_weights.append(weights[j])
+    if not placed:
+        new_starts.append(start)
+        new_weights.append(weight)
+    return new_starts, new_weights

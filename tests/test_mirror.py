@@ -67,7 +67,7 @@ def deploy(n_nodes: int) -> Chain:
         registry.register_model(MODEL, keccak(b"w1"))
         registry.register_model(OTHER, keccak(b"w2"))
         inference = boa.load(str(CONTRACTS / "Inference.vy"), token.address, registry.address, COMMITTEE, QUORUM,
-                             COMMIT_WINDOW, REVEAL_WINDOW, SLASH_BPS, MIN_FEE)
+                             COMMIT_WINDOW, REVEAL_WINDOW, SLASH_BPS, MIN_FEE, 1, 0, 0)
         registry.authorize(inference.address, True)
         registry.authorize(owner, True)          # the owner slashes directly in (a)
         token.mint(owner, 10**30)

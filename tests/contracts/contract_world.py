@@ -44,7 +44,7 @@ N_NODES = 8
 SEED_HORIZON = 256
 
 # Inference.Status flag values
-REQUESTED, DRAWN, SETTLED, REFUNDED = 1, 2, 4, 8
+REQUESTED, DRAWN, SETTLED, REFUNDED, PROVISIONAL = 1, 2, 4, 8, 16
 
 # What a committee member does in `run_task`: a bytes32 result commits and reveals it.
 ABSENT = "absent"                 # never commits
@@ -227,9 +227,12 @@ class Deployers:
 
     def deploy_inference(self, token, registry, *, committee_size=COMMITTEE_SIZE, quorum=QUORUM,
                          commit_window=COMMIT_WINDOW, reveal_window=REVEAL_WINDOW,
-                         slash_bps=SLASH_BPS, min_fee=MIN_FEE):
+                         slash_bps=SLASH_BPS, min_fee=MIN_FEE, max_levels=1, challenge_window=0,
+                         challenge_bond=0):
+        # max_levels=1: one committee, BRAIN's rule; escalation has tests of its own
         return self.inference.deploy(
-            token, registry, committee_size, quorum, commit_window, reveal_window, slash_bps, min_fee
+            token, registry, committee_size, quorum, commit_window, reveal_window, slash_bps, min_fee,
+            max_levels, challenge_window, challenge_bond,
         )
 
     def world(self, n_nodes: int = N_NODES, token=None, **inference_args) -> World:

@@ -43,7 +43,7 @@ def test_dissenters_and_no_shows_are_slashed_and_dust_returned(world, inference,
     slashes = {e.member: (e.amount, e.reason) for e in events(inference, "MemberSlashed")}
     dissenter, absent = run.members[1], run.members[3]
     assert slashes == {
-        dissenter: (cut(before_stakes[dissenter]), "inference: dissent from the quorum"),
+        dissenter: (cut(before_stakes[dissenter]), "inference: dissent from the final result"),
         absent: (cut(before_stakes[absent]), "inference: no reveal"),
     }
     share, dust = FEE // 3, FEE % 3

@@ -32,7 +32,7 @@ def test_deployment_parameters(world, inference):
 
 @pytest.mark.parametrize("args, reason", [
     (dict(committee_size=0, quorum=0), "inference: committee size out of range"),
-    (dict(committee_size=65, quorum=40), "inference: committee size out of range"),
+    (dict(committee_size=129, quorum=70), "inference: committee size out of range"),
     (dict(committee_size=4, quorum=2), "inference: quorum must be a majority of the committee"),
     (dict(committee_size=3, quorum=4), "inference: quorum must be a majority of the committee"),
     (dict(commit_window=0), "inference: windows must be positive"),

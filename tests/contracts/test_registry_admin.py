@@ -24,16 +24,16 @@ def test_deployment_rejects_zero_jail_after(deployers, world):
 
 def test_owner_registers_a_model(world, registry):
     model, weights = keccak(b"new model"), keccak(b"new weights")
-    assert registry.models(model) == (b"\0" * 32, False)
+    assert tuple(registry.models(model)) == (b"\0" * 32, False, 0, 0)
     registry.register_model(model, weights, sender=world.owner)
     (log,) = events(registry, "ModelRegistered")
-    assert (log.model_id, log.weights_hash) == (model, weights)
-    assert registry.models(model) == (weights, True)
+    assert (log.model_id, log.weights_hash, log.mode, log.tolerance) == (model, weights, 0, 0)
+    assert tuple(registry.models(model)) == (weights, True, 0, 0)      # exact mode
 
 
 def test_owner_may_update_a_models_weights_hash(world, registry):
     registry.register_model(MODEL, keccak(b"v2"), sender=world.owner)
-    assert registry.models(MODEL) == (keccak(b"v2"), True)
+    assert tuple(registry.models(MODEL)) == (keccak(b"v2"), True, 0, 0)
     assert registry.model_nodes(MODEL) == len(world.nodes)     # nodes keep serving it
 
 

@@ -56,7 +56,7 @@ def test_matches_the_python_mirror(world, registry):
 
 def test_committee_above_the_maximum_reverts(world, registry):
     with boa.reverts("registry: committee too large"):
-        registry.sample(MODEL, keccak(b"x"), 65)
+        registry.sample(MODEL, keccak(b"x"), 129)
 
 
 def test_committee_above_the_active_nodes_reverts(world, registry):

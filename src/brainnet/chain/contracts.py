@@ -26,6 +26,7 @@ class Status(IntFlag):
     DRAWN = 2
     SETTLED = 4
     REFUNDED = 8
+    PROVISIONAL = 16
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,23 @@ class TaskView:
     top_count: int
     result: bytes
     final_block: int
+    level: int
+    seed_block: int
+    mode: int
+    tolerance: int
+    challenge_deadline: int
+    challenger: str
+    bond: int
+    challenged: bytes
 
-    def reveal_open(self, block: int, committee_size: int) -> bool:
-        return self.status == Status.DRAWN and (self.commits == committee_size or block > self.commit_deadline)
-
-    def finalizable(self, block: int, committee_size: int) -> bool:
-        return self.status == Status.DRAWN and (self.reveals == committee_size or block > self.reveal_deadline)
+    def finalizable(self, block: int, level_size: int) -> bool:
+        """`finalize` would not revert: the level is complete or past its deadline, or a
+        provisional result's challenge window has passed, or an undrawn level expired."""
+        if self.status == Status.DRAWN:
+            return self.reveals == level_size or block > self.reveal_deadline
+        if self.status == Status.PROVISIONAL:
+            return block > self.challenge_deadline
+        return self.status == Status.REQUESTED and block > self.seed_block + 256
 
 
 @dataclass(frozen=True)
@@ -121,12 +133,24 @@ class Contracts:
         return self.inference.functions.task_count().call()
 
     def committee(self, task_id: int) -> list[str]:
+        """Members of the task's current (or last) level."""
         return list(self.inference.functions.committee(task_id).call())
+
+    def members(self, task_id: int) -> list[str]:
+        """Members of every level of the task, in draw order."""
+        return list(self.inference.functions.members(task_id).call())
+
+    def level_size(self, level: int) -> int:
+        return self.inference.functions.level_size(level).call()
 
     def revealed_result(self, task_id: int, member: str) -> bytes | None:
         if not self.inference.functions.has_revealed(task_id, member).call():
             return None
         return bytes(self.inference.functions.reveals(task_id, member).call())
+
+    def reveal_blob(self, task_id: int, member: str) -> bytes:
+        """sha256 of the output blob `member` revealed (equal to its result in exact mode)."""
+        return bytes(self.inference.functions.reveal_blobs(task_id, member).call())
 
     def commitment(self, task_id: int, member: str) -> bytes:
         return bytes(self.inference.functions.commitments(task_id, member).call())
@@ -212,7 +236,7 @@ class Actor:
         raise ConfigError("request mined without a TaskRequested event; wrong contract address?")
 
     def draw(self, task_id: int) -> Receipt:
-        return self._send(self.c.inference.functions.draw(task_id), "draw", 3_000_000)
+        return self._send(self.c.inference.functions.draw(task_id), "draw", 12_000_000)
 
     def commit(self, task_id: int, commitment: bytes) -> Receipt:
         return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 500_000)
@@ -220,8 +244,14 @@ class Actor:
     def reveal(self, task_id: int, result: bytes, salt: bytes) -> Receipt:
         return self._send(self.c.inference.functions.reveal(task_id, result, salt), "reveal", 600_000)
 
+    def reveal_near(self, task_id: int, fingerprint: bytes, blob_hash: bytes, salt: bytes) -> Receipt:
+        return self._send(self.c.inference.functions.reveal_near(task_id, fingerprint, blob_hash, salt), "reveal_near", 2_000_000)
+
+    def challenge(self, task_id: int) -> Receipt:
+        return self._send(self.c.inference.functions.challenge(task_id), "challenge", 1_000_000)
+
     def finalize(self, task_id: int) -> Receipt:
-        return self._send(self.c.inference.functions.finalize(task_id), "finalize", 4_000_000)
+        return self._send(self.c.inference.functions.finalize(task_id), "finalize", 12_000_000)
 
     def claim(self) -> Receipt:
         return self._send(self.c.inference.functions.claim(), "claim", 300_000)

@@ -36,6 +36,9 @@ class DeployParams:
     reveal_window: int = 20                  # blocks after the commit deadline to reveal
     slash_bps: int = 1000                    # share of stake slashed per offence (1/10000)
     min_fee: int = 0
+    max_levels: int = 4                      # L: committee levels (K, 2K+1, 4K+3, ...); 1 = BRAIN's rule
+    challenge_window: int = 10               # blocks a settled result stays open to the requester's challenge
+    challenge_bond: int = 50 * TOKEN         # posted by a challenger; back if the result changes
 
     @classmethod
     def from_dict(cls, data: dict) -> "DeployParams":
@@ -113,7 +116,8 @@ def deploy(
     token = create("Token", "brainnet", "BRN", [deployer.address], [params.supply], deployer.address)
     registry = create("Registry", token, deployer.address, params.min_stake, params.unbonding_blocks, params.jail_after)
     inference = create("Inference", token, registry, params.committee_size, params.quorum,
-                       params.commit_window, params.reveal_window, params.slash_bps, params.min_fee)
+                       params.commit_window, params.reveal_window, params.slash_bps, params.min_fee,
+                       params.max_levels, params.challenge_window, params.challenge_bond)
     reg = backend.w3.eth.contract(address=registry, abi=artifacts["Registry"].abi)
     signer.send({"to": registry, "data": reg.functions.authorize(inference, True)._encode_transaction_data()}, label="authorize")
     registered = {}

@@ -44,13 +44,16 @@ class TrackedTask:
     model_id: bytes
     input_hash: bytes
     input_uri: str
-    seed_block: int
-    members: list[str] | None = None
+    seed_block: int                      # seeds the current level's draw
+    level: int = 0
+    members: list[str] | None = None     # current level's committee, once drawn
+    member: bool = False                 # this node sits on the current level
+    was_member: bool = False             # ... or sat on an earlier one (it is paid or slashed at the end)
     commit_deadline: int = 0
     reveal_deadline: int = 0
     commits: int = 0
     reveals: int = 0
-    done: bool = False
+    challenge_deadline: int | None = None   # set while the result is provisional
 
 
 @dataclass
@@ -87,7 +90,6 @@ class NodeDaemon:
         self.behaviour = Behaviour(behaviour)
         self.fetch = fetch or (lambda sha, urls: fetch_blob(sha, urls, timeout=10.0))
         self.keep_receipts = keep_receipts
-        self.k = contracts.committee_size
         self.tasks: dict[int, TrackedTask] = {}
         self.stats = NodeStats()
         last = journal.get_meta("last_block")
@@ -142,15 +144,22 @@ class NodeDaemon:
         if task is None:
             return
         if ev.name == "CommitteeDrawn":
-            if self.address not in a["members"]:
-                del self.tasks[task.task_id]
-                return
             task.members = list(a["members"])
+            task.member = self.address in task.members
+            task.was_member = task.was_member or task.member
             task.commit_deadline, task.reveal_deadline = a["commit_deadline"], a["reveal_deadline"]
+            task.commits = task.reveals = 0
         elif ev.name == "Committed":
             task.commits += 1
         elif ev.name == "Revealed":
             task.reveals += 1
+        elif ev.name == "TaskEscalated":
+            task.level, task.seed_block = a["level"], a["seed_block"]
+            task.members, task.member = None, False
+        elif ev.name == "TaskProvisional":
+            task.challenge_deadline = a["challenge_deadline"]
+        elif ev.name == "TaskChallenged":
+            task.challenge_deadline = None
         elif ev.name in ("TaskSettled", "TaskRefunded"):
             if self.journal.get(task.task_id) is not None:
                 self.journal.mark_finalized(task.task_id)
@@ -164,11 +173,19 @@ class NodeDaemon:
         return 1
 
     def _act(self, task: TrackedTask, head: int) -> int:
+        if task.challenge_deadline is not None:
+            if task.was_member and head > task.challenge_deadline:
+                self.stats.finalized += 1
+                return self._send(self.actor.finalize(task.task_id))
+            return 0
         if task.members is None:
             if head > task.seed_block:
                 self.stats.drawn += 1
                 return self._send(self.actor.draw(task.task_id))
             return 0
+        if not task.member:
+            return 0
+        size = len(task.members)
         entry = self.journal.get(task.task_id)
         if entry is None or not entry.committed:
             if head > task.commit_deadline:
@@ -177,7 +194,7 @@ class NodeDaemon:
         if not entry.revealed:
             if head > task.reveal_deadline:
                 return 0
-            if task.commits == self.k or head > task.commit_deadline:
+            if task.commits == size or head > task.commit_deadline:
                 try:
                     receipt = self.actor.reveal(task.task_id, entry.result, entry.salt)
                 except ContractRevert:
@@ -189,7 +206,7 @@ class NodeDaemon:
                 self.stats.revealed += 1
                 return self._send(receipt)
             return 0
-        if task.reveals == self.k or head > task.reveal_deadline:
+        if task.reveals == size or head > task.reveal_deadline:
             self.stats.finalized += 1
             return self._send(self.actor.finalize(task.task_id))
         return 0

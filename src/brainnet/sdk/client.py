@@ -25,7 +25,7 @@ from brainnet.errors import BlobError, ConfigError, ContractRevert, TaskFailed
 from brainnet.models import get_model
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.keys import load_key
-from brainnet.protocol import result_hash
+from brainnet.protocol.escalation import EXACT, agree
 
 DEFAULT_FEE = 10 * TOKEN
 
@@ -34,17 +34,18 @@ DEFAULT_FEE = 10 * TOKEN
 class InferenceResult:
     """The agreed result and the proof of how it was agreed."""
     value: object                    # decoded model output (a label for digits-mlp)
-    output: bytes                    # canonical output bytes; sha256(output) == result_hash
+    output: bytes                    # canonical output bytes; sha256 = the blob hash an agreeing member revealed
     result_hash: str
     task_id: int
     model: str
-    committee: list[str]
+    committee: list[str]             # members of every level, in draw order
     agreeing: list[str]
     commitments: dict[str, str]      # member -> commitment it sent
     reveals: dict[str, str]          # member -> result hash it revealed
     request_block: int
     final_block: int
     tx_hashes: dict[str, str] = field(default_factory=dict)
+    level: int = 0                   # committee level that decided (0 unless the task escalated)
 
     @property
     def blocks_taken(self) -> int:
@@ -55,7 +56,7 @@ class InferenceResult:
             "value": self.value, "result_hash": self.result_hash, "task_id": self.task_id, "model": self.model,
             "committee": self.committee, "agreeing": self.agreeing, "commitments": self.commitments,
             "reveals": self.reveals, "request_block": self.request_block, "final_block": self.final_block,
-            "blocks_taken": self.blocks_taken, "tx_hashes": self.tx_hashes,
+            "blocks_taken": self.blocks_taken, "tx_hashes": self.tx_hashes, "level": self.level,
         }
 
 
@@ -131,26 +132,23 @@ class Client:
 
     # ------------------------------------------------------------ wait
     def poll(self, sub: Submitted) -> Status:
-        """One look at the task; draws the committee if it is due and nobody has."""
-        task = self.contracts.task(sub.task_id)
-        if task.status == Status.REQUESTED and self.contracts.block_number() > task.request_block + 1:
-            try:
-                r = self.actor.draw(sub.task_id)
-                sub.tx_hashes["draw"] = r.tx_hash
-                sub.gas_used += r.gas_used
-                self.gas_used += r.gas_used
-                task = self.contracts.task(sub.task_id)
-            except ContractRevert:
-                task = self.contracts.task(sub.task_id)  # a node drew it first
-        elif task.finalizable(self.contracts.block_number(), self.contracts.committee_size):
-            try:                                         # normally a member does this; the requester may too
-                r = self.actor.finalize(sub.task_id)
-                sub.gas_used += r.gas_used
-                self.gas_used += r.gas_used
-            except ContractRevert:
-                pass                                     # a member finalized it first
-            task = self.contracts.task(sub.task_id)
-        return task.status
+        """One look at the task; draws a committee that is due, or finalizes a task that can be."""
+        c = self.contracts
+        task = c.task(sub.task_id)
+        block = c.block_number()
+        try:
+            if task.status == Status.REQUESTED and task.seed_block < block <= task.seed_block + 256:
+                self._count(sub, "draw", self.actor.draw(sub.task_id))
+            elif task.finalizable(block, c.level_size(task.level)):
+                self._count(sub, "finalize", self.actor.finalize(sub.task_id))   # normally a member does this
+        except ContractRevert:
+            pass                                         # a node did it first
+        return c.task(sub.task_id).status
+
+    def _count(self, sub: Submitted, what: str, receipt) -> None:
+        sub.tx_hashes.setdefault(what, receipt.tx_hash)
+        sub.gas_used += receipt.gas_used
+        self.gas_used += receipt.gas_used
 
     def wait(self, sub: Submitted, timeout_s: float = 300.0, poll_s: float = 0.25) -> InferenceResult:
         deadline = time.monotonic() + timeout_s
@@ -176,24 +174,33 @@ class Client:
         task = c.task(sub.task_id)
         if task.status != Status.SETTLED:
             raise TaskFailed(f"task {sub.task_id} is not settled (status {task.status.name})", task_id=sub.task_id)
-        committee = c.committee(sub.task_id)
-        reveals = {m: r for m in committee if (r := c.revealed_result(sub.task_id, m)) is not None}
-        agreeing = [m for m, r in reveals.items() if r == task.result]
-        urls = [c.node(m).endpoint for m in agreeing]
-        output = fetch_blob(task.result.hex(), urls, timeout=10.0)
-        if result_hash(output) != task.result:
-            raise BlobError("an agreeing member served an output that does not match the agreed hash")
+        members = c.members(sub.task_id)
+        reveals = {m: r for m in members if (r := c.revealed_result(sub.task_id, m)) is not None}
+        agreeing = [m for m, r in reveals.items() if agree(r, task.result, task.mode, task.tolerance)]
+        output = self._fetch_output(sub.task_id, agreeing)
         for ev in c.events(task.final_block, task.final_block):
             if ev.name == "TaskSettled" and ev.args["task_id"] == sub.task_id:
                 sub.tx_hashes["finalize"] = ev.tx_hash
         return InferenceResult(
-            value=decode_output(output),
+            value=decode_output(output) if task.mode == EXACT else output,
             output=output, result_hash=task.result.hex(), task_id=sub.task_id, model=sub.model,
-            committee=committee, agreeing=agreeing,
-            commitments={m: c.commitment(sub.task_id, m).hex() for m in committee},
+            committee=members, agreeing=agreeing,
+            commitments={m: c.commitment(sub.task_id, m).hex() for m in members},
             reveals={m: r.hex() for m, r in reveals.items()},
             request_block=task.request_block, final_block=task.final_block, tx_hashes=dict(sub.tx_hashes),
+            level=task.level,
         )
+
+    def _fetch_output(self, task_id: int, agreeing: list[str]) -> bytes:
+        """The output blob of an agreeing member, checked against the hash it revealed."""
+        errors = []
+        for m in agreeing:
+            blob_hash = self.contracts.reveal_blob(task_id, m)
+            try:
+                return fetch_blob(blob_hash.hex(), [self.contracts.node(m).endpoint], timeout=10.0)
+            except BlobError as exc:
+                errors.append(str(exc))
+        raise BlobError(f"no agreeing member served its output of task {task_id}: {'; '.join(errors)}")
 
     def infer(self, model: str, data: bytes | list, fee: int = DEFAULT_FEE, timeout_s: float = 300.0) -> InferenceResult:
         """Request `model` on `data` (input blob bytes, or raw features the model encodes) and wait."""
