@@ -166,8 +166,13 @@ class Contracts:
         return list(self.registry.functions.active_nodes(model_id).call())
 
     def model_weights_hash(self, model_id: bytes) -> bytes | None:
-        weights_hash, registered = self.registry.functions.models(model_id).call()
+        weights_hash, registered, _mode, _tolerance = self.registry.functions.models(model_id).call()
         return bytes(weights_hash) if registered else None
+
+    def model_agreement(self, model_id: bytes) -> tuple[int, int]:
+        """(mode, tolerance): mode 0 = exact, 1 = near (SimHash within `tolerance` bits)."""
+        _hash, _registered, mode, tolerance = self.registry.functions.models(model_id).call()
+        return mode, tolerance
 
     # ------------------------------------------------------------ events
     def events(self, from_block: int, to_block: int) -> list[Event]:

@@ -2,6 +2,7 @@
 one clear line (cause and fix) instead of a traceback."""
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -18,7 +19,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from brainnet.cli import account, demo, deploy, devnet, node, request
+    from brainnet.cli import account, bench, demo, deploy, devnet, node, request, sim
 
     app.command("demo", help=demo.__doc__)(demo.demo)
     app.command("deploy", help=deploy.__doc__)(deploy.deploy_cmd)
@@ -26,6 +27,8 @@ def _register() -> None:
     app.add_typer(account.app, name="account", help=account.__doc__)
     app.add_typer(node.app, name="node", help=node.__doc__)
     app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
+    app.add_typer(sim.app, name="sim", help=sim.__doc__)
+    app.add_typer(bench.app, name="bench", help=bench.__doc__)
 
 
 _register()
@@ -42,6 +45,12 @@ def run() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug: say so plainly, keep the traceback for BRAINNET_DEBUG=1
+        if os.environ.get("BRAINNET_DEBUG"):
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
+                          "This is a bug in brainnet; rerun with BRAINNET_DEBUG=1 for the traceback and report it.")
+        sys.exit(2)
 
 
 if __name__ == "__main__":
