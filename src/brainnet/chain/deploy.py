@@ -95,10 +95,14 @@ class Deployment:
 def deploy(
     backend: Backend,
     params: DeployParams | None = None,
-    models: dict[str, bytes] | None = None,
+    models: dict[str, bytes | tuple[bytes, int]] | None = None,
     deployer: LocalAccount | None = None,
 ) -> Deployment:
-    """Deploy Token, Registry and Inference; authorize Inference; register `models` (name -> weights sha256)."""
+    """Deploy Token, Registry and Inference; authorize Inference; register `models`.
+
+    `models` maps a name to its weights' sha256 (an `exact` model) or to
+    (weights sha256, tolerance in bits) (a `near` model).
+    """
     params = params or DeployParams()
     deployer = deployer or backend.funder
     if deployer is None:
@@ -121,11 +125,14 @@ def deploy(
     reg = backend.w3.eth.contract(address=registry, abi=artifacts["Registry"].abi)
     signer.send({"to": registry, "data": reg.functions.authorize(inference, True)._encode_transaction_data()}, label="authorize")
     registered = {}
-    for name, weights_hash in (models or {}).items():
+    for name, spec in (models or {}).items():
+        weights_hash, tolerance = spec if isinstance(spec, tuple) else (spec, None)
         mid = model_key(name)
-        signer.send({"to": registry, "data": reg.functions.register_model(mid, weights_hash)._encode_transaction_data()},
-                    label="register_model")
-        registered[name] = {"id": "0x" + mid.hex(), "weights_sha256": weights_hash.hex()}
+        fn = reg.functions.register_model(mid, weights_hash) if tolerance is None \
+            else reg.functions.register_near_model(mid, weights_hash, tolerance)
+        signer.send({"to": registry, "data": fn._encode_transaction_data()}, label="register_model")
+        registered[name] = {"id": "0x" + mid.hex(), "weights_sha256": weights_hash.hex(),
+                            "mode": "exact" if tolerance is None else "near", "tolerance": tolerance or 0}
     return Deployment(
         chain=backend.spec, chain_id=backend.chain_id, deploy_block=deploy_block, deployer=deployer.address,
         addresses={"Token": token, "Registry": registry, "Inference": inference},

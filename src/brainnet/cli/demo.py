@@ -26,6 +26,8 @@ def demo(
     tasks: int = typer.Option(20, min=1, max=10_000, help="Inference tasks to request."),
     chain: str = typer.Option("embedded", help="embedded (in-process py-evm) or anvil (local anvil process)."),
     seed: int = typer.Option(7, help="Seed for keys and inputs: same seed, same run."),
+    model: str = typer.Option("digits-mlp", help="digits-mlp (labels, exact agreement) or minilm-l6 "
+                                                 "(sentence embeddings, near agreement by SimHash)."),
     json_path: Path = typer.Option(None, "--json", help="Write the summary as JSON here ('-' for stdout)."),
 ) -> None:
     from brainnet.sim.local import NetworkConfig, run_demo
@@ -38,7 +40,12 @@ def demo(
         raise ConfigError(f"--quorum {quorum} must be a majority of --committee {committee} (between {committee // 2 + 1} and {committee})")
     if faulty >= nodes:
         raise ConfigError("--faulty must leave at least one honest node")
-    config = NetworkConfig(nodes=nodes, committee=committee, quorum=quorum, faulty=faulty, chain=chain, seed=seed)
+    from brainnet.models import available_models
+
+    if model not in available_models():
+        raise ConfigError(f"--model {model!r}: choose one of {', '.join(available_models())}")
+    config = NetworkConfig(nodes=nodes, committee=committee, quorum=quorum, faulty=faulty, chain=chain, seed=seed,
+                           model=model)
 
     from brainnet.cli.common import err_console
 

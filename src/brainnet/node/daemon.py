@@ -5,8 +5,12 @@ then act on every task it sits on. Everything it must not forget lives in the jo
 the salt and result of a task are written (WAL, synchronous=FULL) *before* the commit
 transaction is sent, so a node killed between commit and reveal reveals after restart.
 
-Behaviours (for tests, demos and simulations): `honest`; `wrong` (reveals a wrong label,
-consistently, so its commitment is valid but dissents); `offline` (never answers).
+Behaviours (for tests, demos and simulations): `honest`; `wrong` (reveals a wrong label, or
+for a `near` model its embedding plus noise, so its commitment is valid but dissents);
+`offline` (never answers).
+
+`exact` models commit sha256(output); `near` models commit keccak(SimHash fingerprint,
+sha256(output)) and reveal both (`reveal_near`).
 """
 from __future__ import annotations
 
@@ -17,13 +21,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
+import numpy as np
+
 from brainnet.chain import Contracts, Event
 from brainnet.chain.signer import Receipt
 from brainnet.errors import BlobError, BrainnetError, ChainError, ContractRevert, ModelError
 from brainnet.node.blobs import BlobStore
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.journal import Journal
-from brainnet.protocol import commitment, result_hash
+from brainnet.protocol import commitment, near_result, result_hash
 
 log = logging.getLogger("brainnet.node")
 
@@ -196,7 +202,7 @@ class NodeDaemon:
                 return 0
             if task.commits == size or head > task.commit_deadline:
                 try:
-                    receipt = self.actor.reveal(task.task_id, entry.result, entry.salt)
+                    receipt = self._reveal(task, entry)
                 except ContractRevert:
                     if self.c.revealed_result(task.task_id, self.address) is None:
                         raise
@@ -214,7 +220,7 @@ class NodeDaemon:
     def _commit(self, task: TrackedTask, entry) -> int:
         if entry is None:
             canonical = self._compute(task)
-            result = result_hash(canonical)
+            result = self._committed_value(task, canonical)
             salt = os.urandom(32)
             self.store.put(canonical)                       # the payload lives here, named by sha256
             self.journal.record_result(task.task_id, result, salt, canonical)   # durable before the commit
@@ -229,6 +235,25 @@ class NodeDaemon:
         self.stats.committed += 1
         return self._send(receipt)
 
+    def _is_near(self, task: TrackedTask) -> bool:
+        return getattr(self.runtimes[task.model_id], "agreement", "exact") == "near"
+
+    def _fingerprint(self, task: TrackedTask, canonical: bytes) -> bytes:
+        runtime = self.runtimes[task.model_id]
+        return runtime.fingerprint(runtime.decode_output(canonical), task.task_id)
+
+    def _committed_value(self, task: TrackedTask, canonical: bytes) -> bytes:
+        """exact: sha256 of the output; near: keccak(fingerprint, sha256 of the output)."""
+        if self._is_near(task):
+            return near_result(self._fingerprint(task, canonical), result_hash(canonical))
+        return result_hash(canonical)
+
+    def _reveal(self, task: TrackedTask, entry) -> Receipt:
+        if self._is_near(task):
+            return self.actor.reveal_near(task.task_id, self._fingerprint(task, entry.canonical),
+                                          result_hash(entry.canonical), entry.salt)
+        return self.actor.reveal(task.task_id, entry.result, entry.salt)
+
     def _compute(self, task: TrackedTask) -> bytes:
         sha = task.input_hash.hex()
         if self.store.has(sha):
@@ -237,10 +262,18 @@ class NodeDaemon:
             data = self.fetch(sha, self._sources(task))
             self.store.put(data)
         runtime = self.runtimes[task.model_id]
-        label = runtime.run(data)
+        output = runtime.run(data)
         if self.behaviour is Behaviour.WRONG:
-            label = (label + 1) % 10
-        return runtime.canonical(label)
+            output = self._corrupt(task, output)
+        return runtime.canonical(output)
+
+    def _corrupt(self, task: TrackedTask, output):
+        """A lying node's output: another label, or the embedding plus noise (a near-cheat)."""
+        if self._is_near(task):
+            rng = np.random.default_rng(task.task_id)
+            noisy = output + rng.normal(0.0, 0.05, size=output.shape).astype(output.dtype)
+            return noisy / np.linalg.norm(noisy)
+        return (output + 1) % 10
 
     def _sources(self, task: TrackedTask) -> list[str]:
         urls = [u for u in task.input_uri.split() if u.startswith(("http://", "https://"))]

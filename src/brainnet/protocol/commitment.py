@@ -3,6 +3,7 @@
 Every 32-byte value the chain stores is computed here and only here:
 - `result_hash`: sha256 of a model output's canonical bytes (what members vote on);
 - `commitment`: keccak256(abi.encode(task_id, result, member, salt)), as `Inference.reveal` checks;
+- `near_result`: keccak256(abi.encode(fingerprint, blob_hash)), the committed value of a `near` model;
 - `task_seed`: keccak256(abi.encode(blockhash(request_block + 1), task_id)), as `Inference.draw` does;
 - `model_key`: the bytes32 id of a model from its human name.
 """
@@ -43,6 +44,11 @@ def result_hash(canonical: bytes) -> bytes:
 
 def commitment(task_id: int, result: bytes, member: str, salt: bytes) -> bytes:
     return keccak(abi_encode(task_id, result, member, salt))
+
+
+def near_result(fingerprint: bytes, blob_hash: bytes) -> bytes:
+    """What a member of a `near` model commits to: keccak256(abi.encode(fingerprint, blob sha256))."""
+    return keccak(abi_encode(fingerprint, blob_hash))
 
 
 def task_seed(seed_block_hash: bytes, task_id: int) -> bytes:

@@ -29,9 +29,10 @@ from brainnet.node.daemon import Behaviour, NodeDaemon
 from brainnet.node.journal import Journal
 from brainnet.node.keys import x25519_public
 from brainnet.protocol import keccak, result_hash
+from brainnet.protocol.escalation import agree
 from brainnet.sdk.client import DEFAULT_FEE, Client
 
-MODEL = "digits-mlp"
+DEFAULT_MODEL = "digits-mlp"
 
 
 @dataclass
@@ -46,6 +47,7 @@ class NetworkConfig:
     fee: int = DEFAULT_FEE
     seed: int = 7                          # node keys derive from it: same seed, same network
     max_in_flight: int = 20                # tasks the demo keeps open at once
+    model: str = DEFAULT_MODEL             # digits-mlp (exact agreement) or minilm-l6 (near agreement)
     params: dict = field(default_factory=dict)   # extra DeployParams overrides
 
 
@@ -83,7 +85,7 @@ class LocalNetwork:
     def start(self, on_progress: Callable[[str], None] = lambda s: None) -> None:
         cfg = self.config
         on_progress("loading the model (trained on first use)")
-        self.runtime = get_model(MODEL)
+        self.runtime = get_model(cfg.model)
         on_progress(f"starting the {cfg.chain} chain and deploying contracts")
         self.backend = open_backend(cfg.chain)
         params = {"committee_size": cfg.committee, "quorum": cfg.quorum}
@@ -92,9 +94,11 @@ class LocalNetwork:
         # to the transactions a burst of tasks needs.
         params["commit_window"] = params["reveal_window"] = max(20, 3 * cfg.committee * cfg.max_in_flight)
         params = DeployParams.from_dict(params | cfg.params)
-        self.deployment = deploy(self.backend, params, {MODEL: self.runtime.weights_hash})
+        spec = self.runtime.weights_hash if self.runtime.agreement == "exact" \
+            else (self.runtime.weights_hash, self.runtime.tolerance)
+        self.deployment = deploy(self.backend, params, {cfg.model: spec})
         self.contracts = Contracts(self.backend, self.deployment)
-        self.model_id = self.deployment.model_id(MODEL)
+        self.model_id = self.deployment.model_id(cfg.model)
         boss = self.contracts.as_(self.backend.funder)
         registry = self.deployment.addresses["Registry"]
         for i in range(cfg.nodes):
@@ -177,7 +181,7 @@ def run_demo(config: NetworkConfig, tasks: int = 20, on_progress: Callable[[dict
             net.start(lambda msg: on_progress({"stage": msg}))
         c = net.contracts
         inputs = net.runtime.sample_inputs(tasks, seed=config.seed)
-        truth = [result_hash(net.runtime.canonical(net.runtime.run(x))) for x in inputs]
+        truth = [net.runtime.run(x) for x in inputs]      # the trusted model's outputs
         t0 = time.monotonic()
         params = net.deployment.params
         stall_blocks = 2 * (params.commit_window + params.reveal_window) + 300
@@ -185,7 +189,7 @@ def run_demo(config: NetworkConfig, tasks: int = 20, on_progress: Callable[[dict
         last_progress = c.block_number()
         while len(statuses) < tasks:
             while len(subs) < tasks and len(open_) < config.max_in_flight:
-                sub = net.client.submit(MODEL, inputs[len(subs)], config.fee)
+                sub = net.client.submit(config.model, inputs[len(subs)], config.fee)
                 subs.append(sub)
                 open_[sub.task_id] = sub
                 on_progress({"stage": "requesting", "requested": len(subs), "total": tasks})
@@ -217,13 +221,18 @@ def _report(net: LocalNetwork, config: NetworkConfig, subs, statuses, truth, wal
     c = net.contracts
     rows, latencies, task_rows = [], [], []
     wrong = 0
-    for sub, expected in zip(subs, truth):
+    runtime = net.runtime
+    for sub, output in zip(subs, truth):
         t = c.task(sub.task_id)
         latencies.append(t.final_block - t.request_block)
-        ok = t.status == Status.SETTLED and t.result == expected
-        if t.status == Status.SETTLED and t.result != expected:
+        if runtime.agreement == "near":
+            expected = runtime.fingerprint(output, sub.task_id)
+        else:
+            expected = result_hash(runtime.canonical(output))
+        ok = t.status == Status.SETTLED and agree(t.result, expected, t.mode, t.tolerance)
+        if t.status == Status.SETTLED and not ok:
             wrong += 1
-        task_rows.append({"task_id": sub.task_id, "status": t.status.name.lower(), "correct": ok,
+        task_rows.append({"task_id": sub.task_id, "status": t.status.name.lower(), "correct": ok, "level": t.level,
                           "agreeing": t.top_count, "blocks": t.final_block - t.request_block})
     slashes = 0
     faulty_slashed = honest_slashed = 0
