@@ -39,6 +39,7 @@ class ModelRuntime:
 
     name: ClassVar[str]
     agreement: ClassVar[str] = "exact"   # "exact": sha256 of canonical bytes; "near": SimHash
+    tolerance: ClassVar[int] = 0         # "near" only: most SimHash bits two agreeing outputs may differ in
 
     def __init__(self, module: nn.Module, weights_sha256: str):
         self.module = module.eval()
@@ -219,7 +220,10 @@ def _check_pixels(pixels: Any, model: str) -> list[float]:
     return out
 
 
-ZOO: dict[str, type[ModelRuntime]] = {DigitsRuntime.name: DigitsRuntime}
+# minilm imports ModelRuntime from this module, so it is imported once everything above exists.
+from brainnet.models.minilm import MiniLMRuntime  # noqa: E402
+
+ZOO: dict[str, type[ModelRuntime]] = {DigitsRuntime.name: DigitsRuntime, MiniLMRuntime.name: MiniLMRuntime}
 
 _loaded: dict[tuple[str, str, str], ModelRuntime] = {}
 _loaded_lock = threading.Lock()
