@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import httpx
+import numpy as np
 
 from brainnet.chain import TOKEN, Contracts, Deployment, Status, open_backend
 from brainnet.chain.backends import Backend
@@ -33,7 +34,7 @@ DEFAULT_FEE = 10 * TOKEN
 @dataclass
 class InferenceResult:
     """The agreed result and the proof of how it was agreed."""
-    value: object                    # decoded model output (a label for digits-mlp)
+    value: object                    # decoded output: a label (digits-mlp), a float32 vector (near models)
     output: bytes                    # canonical output bytes; sha256 = the blob hash an agreeing member revealed
     result_hash: str
     task_id: int
@@ -182,7 +183,7 @@ class Client:
             if ev.name == "TaskSettled" and ev.args["task_id"] == sub.task_id:
                 sub.tx_hashes["finalize"] = ev.tx_hash
         return InferenceResult(
-            value=decode_output(output) if task.mode == EXACT else output,
+            value=decode_output(output) if task.mode == EXACT else np.frombuffer(output, dtype="<f4").copy(),
             output=output, result_hash=task.result.hex(), task_id=sub.task_id, model=sub.model,
             committee=members, agreeing=agreeing,
             commitments={m: c.commitment(sub.task_id, m).hex() for m in members},
