@@ -20,7 +20,8 @@ def start(
     port: int = typer.Option(0, min=0, max=65535, help="HTTP port on 127.0.0.1 (0 = any free port)."),
     home: Path = typer.Option(None, help="Folder for the journal and blob store (default: ~/.cache/brainnet/nodes/<address>)."),
     stake: float = typer.Option(1000.0, min=0, help="BRN to stake when registering (only if not registered yet)."),
-    behaviour: str = typer.Option("honest", help="honest | wrong | offline (for tests and demos)."),
+    behaviour: str = typer.Option("honest", help="honest | wrong | colluding | near-cheat | lazy | late | offline "
+                                                 "(ways to fail, for tests and demos)."),
     poll: float = typer.Option(0.5, min=0.05, help="Seconds between looks at the chain."),
 ) -> None:
     """Start a node; it registers itself with --stake if it is not registered yet. Ctrl-C stops it cleanly."""
@@ -37,7 +38,7 @@ def start(
     try:
         behaviour_ = Behaviour(behaviour)
     except ValueError:
-        raise ConfigError(f"--behaviour {behaviour!r}: use honest, wrong or offline") from None
+        raise ConfigError(f"--behaviour {behaviour!r}: use one of {', '.join(b.value for b in Behaviour)}") from None
     dep = Deployment.load(deployment)
     if dep.chain == "embedded":
         raise ConfigError("this deployment lives on an embedded chain inside another process; use an anvil or rpc deployment")

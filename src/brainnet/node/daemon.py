@@ -5,9 +5,18 @@ then act on every task it sits on. Everything it must not forget lives in the jo
 the salt and result of a task are written (WAL, synchronous=FULL) *before* the commit
 transaction is sent, so a node killed between commit and reveal reveals after restart.
 
-Behaviours (for tests, demos and simulations): `honest`; `wrong` (reveals a wrong label, or
-for a `near` model its embedding plus noise, so its commitment is valid but dissents);
-`offline` (never answers).
+Behaviours (for tests, demos and simulations), each a way to fail that the protocol must
+survive:
+- `honest`;
+- `wrong`: a random wrong label of its own (for a `near` model: its embedding plus noise);
+  its commitment is valid, its reveal dissents;
+- `colluding`: every colluder reveals the same wrong label for a task (label + 1);
+- `near-cheat`: the embedding plus Gaussian noise, too much to pass as numerical drift;
+- `lazy`: does no work; it commits a random value and, when reveals open, tries to copy
+  what others revealed, which cannot match its commitment (commitments bind the member),
+  so it ends a no-show;
+- `late`: does the work but only acts after the commit window closed, so it misses it;
+- `offline`: never answers.
 
 `exact` models commit sha256(output); `near` models commit keccak(SimHash fingerprint,
 sha256(output)) and reveal both (`reveal_near`).
@@ -41,6 +50,10 @@ REPLAY_BLOCKS = 320
 class Behaviour(str, Enum):
     HONEST = "honest"
     WRONG = "wrong"
+    COLLUDING = "colluding"
+    NEAR_CHEAT = "near-cheat"
+    LAZY = "lazy"
+    LATE = "late"
     OFFLINE = "offline"
 
 
@@ -97,6 +110,7 @@ class NodeDaemon:
         self.fetch = fetch or (lambda sha, urls: fetch_blob(sha, urls, timeout=10.0))
         self.keep_receipts = keep_receipts
         self.tasks: dict[int, TrackedTask] = {}
+        self._gave_up: set[int] = set()
         self.stats = NodeStats()
         last = journal.get_meta("last_block")
         start = contracts.deployment.deploy_block
@@ -120,6 +134,8 @@ class NodeDaemon:
             except ContractRevert as exc:
                 # another node won a race (draw/finalize) or a window closed: not fatal
                 self._note_error(f"task {task.task_id}: {exc}")
+                if self.behaviour in (Behaviour.LAZY, Behaviour.LATE):
+                    self._gave_up.add(task.task_id)     # its cheat failed once; it stops trying
             except (BlobError, ModelError, ChainError) as exc:
                 self._note_error(f"task {task.task_id}: {exc}")
         return sent
@@ -189,13 +205,17 @@ class NodeDaemon:
                 self.stats.drawn += 1
                 return self._send(self.actor.draw(task.task_id))
             return 0
-        if not task.member:
+        if not task.member or task.task_id in self._gave_up:
             return 0
         size = len(task.members)
         entry = self.journal.get(task.task_id)
         if entry is None or not entry.committed:
-            if head > task.commit_deadline:
+            if self.behaviour is Behaviour.LATE and head <= task.commit_deadline:
+                return 0                     # a late node wakes up after the window
+            if head > task.commit_deadline and self.behaviour is not Behaviour.LATE:
                 return 0                     # too late: the contract will count a no-show
+            if self.behaviour is Behaviour.LAZY:
+                return self._lazy_commit(task)
             return self._commit(task, entry)
         if not entry.revealed:
             if head > task.reveal_deadline:
@@ -249,6 +269,9 @@ class NodeDaemon:
         return result_hash(canonical)
 
     def _reveal(self, task: TrackedTask, entry) -> Receipt:
+        if self.behaviour is Behaviour.LAZY:      # copy someone's reveal: it cannot match our commitment
+            seen = [r for m in task.members if (r := self.c.revealed_result(task.task_id, m)) is not None]
+            return self.actor.reveal(task.task_id, seen[0] if seen else entry.result, os.urandom(32))
         if self._is_near(task):
             return self.actor.reveal_near(task.task_id, self._fingerprint(task, entry.canonical),
                                           result_hash(entry.canonical), entry.salt)
@@ -263,17 +286,28 @@ class NodeDaemon:
             self.store.put(data)
         runtime = self.runtimes[task.model_id]
         output = runtime.run(data)
-        if self.behaviour is Behaviour.WRONG:
+        if self.behaviour in (Behaviour.WRONG, Behaviour.COLLUDING, Behaviour.NEAR_CHEAT):
             output = self._corrupt(task, output)
         return runtime.canonical(output)
 
     def _corrupt(self, task: TrackedTask, output):
-        """A lying node's output: another label, or the embedding plus noise (a near-cheat)."""
-        if self._is_near(task):
-            rng = np.random.default_rng(task.task_id)
+        """A lying node's output (see the behaviours at the top of this file)."""
+        rng = np.random.default_rng([task.task_id, int(self.address, 16) % 2**63])
+        if self._is_near(task) or self.behaviour is Behaviour.NEAR_CHEAT:
             noisy = output + rng.normal(0.0, 0.05, size=output.shape).astype(output.dtype)
             return noisy / np.linalg.norm(noisy)
-        return (output + 1) % 10
+        if self.behaviour is Behaviour.COLLUDING:
+            return (output + 1) % 10
+        return (output + int(rng.integers(1, 10))) % 10
+
+    def _lazy_commit(self, task: TrackedTask) -> int:
+        """Commit to nothing in particular; the later copy of others' reveals cannot match it."""
+        fake = os.urandom(32)
+        self.journal.record_result(task.task_id, fake, os.urandom(32), b"")
+        receipt = self.actor.commit(task.task_id, commitment(task.task_id, fake, self.address, os.urandom(32)))
+        self.journal.mark_committed(task.task_id, receipt.tx_hash)
+        self.stats.committed += 1
+        return self._send(receipt)
 
     def _sources(self, task: TrackedTask) -> list[str]:
         urls = [u for u in task.input_uri.split() if u.startswith(("http://", "https://"))]
