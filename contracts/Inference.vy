@@ -235,6 +235,8 @@ def _level_quorum(level: uint256) -> uint256:
 @internal
 @pure
 def _popcount(x: uint256) -> uint256:
+    if x == max_value(uint256):
+        return 256          # the byte sum below holds 0..255: 256 would wrap to 0
     v: uint256 = x - ((x >> 1) & M1)
     v = (v & M2) + ((v >> 2) & M2)
     v = (v + (v >> 4)) & M4

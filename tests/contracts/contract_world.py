@@ -12,6 +12,7 @@ the tests can import the constants without importing a conftest).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Callable, Sequence, Union
 import boa
 
 from brainnet.protocol import commitment, keccak, model_key
+from brainnet.protocol.commitment import abi_encode
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -28,6 +30,8 @@ MODEL = model_key("digits-mlp")
 OTHER_MODEL = model_key("wine-logreg")
 WEIGHTS = hashlib.sha256(b"digits-mlp canonical weights").digest()
 OTHER_WEIGHTS = hashlib.sha256(b"wine-logreg canonical weights").digest()
+NEAR_MODEL = model_key("minilm-l6-near")
+NEAR_WEIGHTS = hashlib.sha256(b"minilm-l6 canonical weights").digest()
 
 GENESIS = 10_000_000 * E18
 MIN_STAKE = 100 * E18
@@ -56,6 +60,11 @@ Behaviour = Union[bytes, str]
 
 def salt_of(member) -> bytes:
     return keccak(b"salt" + bytes.fromhex(str(member)[2:]))
+
+
+def near_result(fingerprint: bytes, blob_hash: bytes) -> bytes:
+    """What a member of a `near` model commits to: keccak256(abi_encode(fingerprint, blob_hash))."""
+    return keccak(abi_encode(fingerprint, blob_hash))
 
 
 def node_stake(i: int) -> int:
@@ -142,6 +151,12 @@ class World:
     def reveal(self, task_id: int, member, result: bytes) -> None:
         self.inference.reveal(task_id, result, salt_of(member), sender=member)
 
+    def commit_near(self, task_id: int, member, fingerprint: bytes, blob_hash: bytes) -> None:
+        self.commit(task_id, member, near_result(fingerprint, blob_hash))
+
+    def reveal_near(self, task_id: int, member, fingerprint: bytes, blob_hash: bytes) -> None:
+        self.inference.reveal_near(task_id, fingerprint, blob_hash, salt_of(member), sender=member)
+
     def task(self, task_id: int):
         return self.inference.tasks(task_id)
 
@@ -205,11 +220,12 @@ class World:
         token, registry, inference = self.token, self.registry, self.inference
         # tokens are conserved: every token sits with someone we know
         assert sum(token.balanceOf(a) for a in self.all_holders()) == token.totalSupply()
-        # the Inference escrow covers open fees plus everything claimable, to the wei
+        # the Inference escrow covers open fees (and challenge bonds) plus everything
+        # claimable, to the wei
         open_fees = sum(
-            t.fee
+            t.fee + t.bond
             for t in (inference.tasks(i) for i in range(1, inference.task_count() + 1))
-            if t.status in (REQUESTED, DRAWN)
+            if t.status in (REQUESTED, DRAWN, PROVISIONAL)
         )
         claimable = sum(inference.claimable(a) for a in self.accounts)
         assert token.balanceOf(inference.address) == open_fees + claimable
@@ -234,6 +250,13 @@ class Deployers:
             token, registry, committee_size, quorum, commit_window, reveal_window, slash_bps, min_fee,
             max_levels, challenge_window, challenge_bond,
         )
+
+    def attach_inference(self, world: World, **inference_args) -> World:
+        """The same token, registry, nodes and accounts with a fresh Inference contract
+        (`deploy_inference` arguments), authorized on the registry."""
+        inference = self.deploy_inference(world.token.address, world.registry.address, **inference_args)
+        world.registry.authorize(inference.address, True, sender=world.owner)
+        return dataclasses.replace(world, inference=inference)
 
     def world(self, n_nodes: int = N_NODES, token=None, **inference_args) -> World:
         owner = boa.env.generate_address("owner")
