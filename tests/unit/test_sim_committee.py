@@ -159,11 +159,26 @@ def test_recorded_block_hashes_replay_a_run_task_by_task():
 
 
 def test_near_mode_honest_drift_agrees_and_near_cheats_are_slashed():
+    # the defaults are the MiniLM measurement: tolerance 7 bits, honest drift <= 4 (bench/results/near_agreement.json)
     cfg = SimConfig(nodes=30, malicious=0.2, behaviour="near-cheat", committee=5, levels=3, tasks=60, seed=2,
-                    mode="near", tolerance=24, drift=8, cheat_bits=64)
+                    mode="near", cheat_bits=64)
+    assert (cfg.tolerance, cfg.drift) == (7, 4)
     s = simulate(cfg).summary
     assert s["wrong_accepted"] == 0 and s["honest_slashed"] == 0
     assert s["malicious_slashed"] > 0 and s["correct"] == 60
+
+
+def test_honest_fingerprints_stay_within_the_drift_of_the_truth_and_of_each_other():
+    from brainnet.protocol.escalation import hamming
+    from brainnet.sim.committee import revealed_value, true_value
+
+    cfg = SimConfig(mode="near")
+    for task in range(1, 20):
+        truth = true_value(cfg.seed, task)
+        honest = [revealed_value(cfg, task, m, False) for m in range(1, 12)]
+        assert all(hamming(h, truth) <= cfg.drift for h in honest)
+        assert all(hamming(a, b) <= cfg.drift for a in honest for b in honest)
+        assert len(set(honest)) > 1          # they do drift
 
 
 def test_pareto_stakes_respect_the_minimum_and_the_seed():

@@ -120,12 +120,20 @@ def free_port() -> int:
 class AnvilBackend(RpcBackend):
     name = "anvil"
 
-    def __init__(self, port: int | None = None, block_time: float | None = None):
+    def __init__(self, port: int | None = None, block_time: float | None = None, order: str | None = None,
+                 prune_history: int | None = None):
+        """`order`: how anvil sorts pending transactions into a block (`fees`, its default, or
+        `fifo`: arrival order, which a caller that mines many transactions at once may need).
+        `prune_history`: keep only the states of that many recent blocks (long runs mine faster)."""
         port = port or free_port()
         cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--silent",
                "--accounts", "1", "--balance", "1000000000", "--gas-limit", "60000000"]
         if block_time:
             cmd += ["--block-time", str(block_time)]
+        if order:
+            cmd += ["--order", order]
+        if prune_history:
+            cmd += ["--prune-history", str(prune_history)]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

@@ -52,6 +52,14 @@ class Signer:
 
     def send(self, tx: dict, *, gas: int = DEFAULT_GAS, label: str = "") -> Receipt:
         """Sign and send `tx` (to/data/value), wait for its receipt; raise ContractRevert if it reverted."""
+        return self.send_nowait(tx, gas=gas, label=label).wait()
+
+    def send_nowait(self, tx: dict, *, gas: int = DEFAULT_GAS, label: str = "") -> "PendingTx":
+        """Sign and send `tx` with the next local nonce without waiting for it to be mined.
+
+        Lets one caller put many transactions (of one signer or of many) in flight and wait
+        for all receipts afterwards (`PendingTx.wait`, `wait_all`); the nonces stay in order
+        because they are tracked here, not asked of the node."""
         with self._lock:
             full = {
                 "chainId": self.chain_id, "nonce": self._nonce, "gas": gas,
@@ -67,11 +75,7 @@ class Signer:
                 self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
                 raise ChainError(f"the chain rejected {label or 'a transaction'}: {exc}") from exc
             self._nonce += 1
-        raw = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
-        receipt = Receipt(tx_hash.to_0x_hex(), raw["blockNumber"], raw["gasUsed"], list(raw["logs"]), raw.get("contractAddress"))
-        if raw["status"] != 1:
-            raise ContractRevert(self._replay_reason(full, raw["blockNumber"]), function=label)
-        return receipt
+        return PendingTx(self, tx_hash, full, label)
 
     def _replay_reason(self, tx: dict, block: int) -> str:
         call = {k: tx[k] for k in ("to", "data", "value", "gas") if k in tx}
@@ -84,3 +88,27 @@ class Signer:
 
     def transfer_eth(self, to: str, value: int) -> Receipt:
         return self.send({"to": to, "value": value}, gas=21_000, label="ether transfer")
+
+
+class PendingTx:
+    """A transaction sent by `Signer.send_nowait`, not yet waited for."""
+
+    def __init__(self, signer: Signer, tx_hash, tx: dict, label: str):
+        self.signer = signer
+        self.tx_hash = tx_hash
+        self.tx = tx
+        self.label = label
+
+    def wait(self, timeout: float = 120) -> Receipt:
+        """The receipt; raise ContractRevert (with the contract's reason) if the transaction reverted."""
+        raw = self.signer.w3.eth.wait_for_transaction_receipt(self.tx_hash, timeout=timeout, poll_latency=0.05)
+        receipt = Receipt(self.tx_hash.to_0x_hex(), raw["blockNumber"], raw["gasUsed"], list(raw["logs"]),
+                          raw.get("contractAddress"))
+        if raw["status"] != 1:
+            raise ContractRevert(self.signer._replay_reason(self.tx, raw["blockNumber"]), function=self.label)
+        return receipt
+
+
+def wait_all(pending: list[PendingTx], timeout: float = 120) -> list[Receipt]:
+    """Receipts of `pending`, in order; the first reverted transaction raises ContractRevert."""
+    return [p.wait(timeout) for p in pending]

@@ -42,10 +42,14 @@ of its own; `colluding` one wrong value shared by all colluders of the task; `la
 `offline` and `late` reveal nothing (a lazy node cannot copy: a commitment binds its
 member, so a copied commitment never opens; a late one misses the reveal window) and
 are slashed as no-shows. In `near` mode values are 256-bit fingerprints: honest members
-drift `drift` bits from the true fingerprint; `near-cheat` members reveal their own
+drift from the true fingerprint on a subset of the task's `drift` fragile bits (the
+projections closest to zero, which flip under bf16, thread counts or batching: the same
+bits for every honest variant), so an honest fingerprint is at most `drift` bits from the
+true one and from any other honest one; `near-cheat` members reveal their own
 fingerprint `cheat_bits` away from it (a noisy output).
 
-Runners: `MonteCarloRunner` is the pure one. A chain-backed runner implements the same
+Runners: `MonteCarloRunner` is the pure one. A chain-backed runner (`sim.chain_runner.ChainRunner`,
+`brainnet sim committee --chain anvil|embedded`) implements the same
 `Runner` protocol (registers the same `Network` in index order, has each member reveal
 `revealed_value` through real commit/reveal, one task at a time, reads slashes back) and
 returns the same `TaskOutcome`s; `summarize` reports both the same way. A real chain's
@@ -105,8 +109,8 @@ class SimConfig:
     bond: int = 50 * TOKEN             # challenge bond
     challenge_wrong: float = 0.0       # chance a requester challenges a wrong provisional result
     mode: str = "exact"                # exact | near
-    tolerance: int = 24                # near: Hamming distance that still agrees
-    drift: int = 8                     # near: bits an honest fingerprint differs from the true one
+    tolerance: int = 7                 # near: Hamming distance that still agrees (MiniLM, bench/results/near_agreement.json)
+    drift: int = 4                     # near: fragile bits an honest fingerprint may differ on (measured max: 4)
     cheat_bits: int = 64               # near: bits a near-cheat's fingerprint differs from the true one
 
     @property
@@ -265,13 +269,24 @@ def _flip_bits(value: bytes, n_bits: int, seed: int, task_id: int, member: int, 
     return (int.from_bytes(value, "big") ^ mask).to_bytes(32, "big")
 
 
+def honest_drift(truth: bytes, drift: int, seed: int, task_id: int, member: int) -> bytes:
+    """An honest fingerprint: `truth` with a member-chosen subset of the task's `drift` fragile bits flipped.
+
+    Honest variants (bf16 autocast, thread counts, batch sizes) flip the signs of the few
+    projections that lie closest to zero, the same ones for every variant: two honest
+    fingerprints differ by at most `drift` bits, as `brainnet bench near` measured (max 4)."""
+    fragile = int.from_bytes(_flip_bits(bytes(32), drift, seed, task_id, 0, b"brainnet.sim/fragile"), "big")
+    pick = int.from_bytes(_derive(b"brainnet.sim/drift", seed, task_id, member), "big")
+    return (int.from_bytes(truth, "big") ^ (fragile & pick)).to_bytes(32, "big")
+
+
 def revealed_value(cfg: SimConfig, task_id: int, member: int, malicious: bool, truth: bytes | None = None) -> bytes | None:
     """What the member at 1-based registry index `member` reveals for `task_id`; None = no reveal."""
     truth = true_value(cfg.seed, task_id) if truth is None else truth
     behaviour = cfg.behaviour if malicious else "honest"
     if behaviour == "honest":
         if cfg.mode == "near" and cfg.drift:
-            return _flip_bits(truth, cfg.drift, cfg.seed, task_id, member, b"brainnet.sim/drift")
+            return honest_drift(truth, cfg.drift, cfg.seed, task_id, member)
         return truth
     if behaviour in NO_REVEAL:
         return None
