@@ -241,7 +241,7 @@ class Actor:
         raise ConfigError("request mined without a TaskRequested event; wrong contract address?")
 
     def draw(self, task_id: int) -> Receipt:
-        return self._send(self.c.inference.functions.draw(task_id), "draw", 12_000_000)
+        return self._send(self.c.inference.functions.draw(task_id), "draw", 25_000_000)
 
     def commit(self, task_id: int, commitment: bytes) -> Receipt:
         return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 500_000)
@@ -256,7 +256,7 @@ class Actor:
         return self._send(self.c.inference.functions.challenge(task_id), "challenge", 1_000_000)
 
     def finalize(self, task_id: int) -> Receipt:
-        return self._send(self.c.inference.functions.finalize(task_id), "finalize", 12_000_000)
+        return self._send(self.c.inference.functions.finalize(task_id), "finalize", 25_000_000)
 
     def claim(self) -> Receipt:
         return self._send(self.c.inference.functions.claim(), "claim", 300_000)
