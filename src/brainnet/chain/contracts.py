@@ -20,6 +20,11 @@ from brainnet.chain.signer import Receipt, Signer
 from brainnet.errors import ConfigError
 
 
+# EIP-7825 caps one transaction at 2**24 gas; draws and finalizes of the largest escalation
+# levels need the most (see docs/architecture.md, known limits).
+MAX_TX_GAS = 2**24
+
+
 class Status(IntFlag):
     NONE = 0
     REQUESTED = 1
@@ -241,7 +246,7 @@ class Actor:
         raise ConfigError("request mined without a TaskRequested event; wrong contract address?")
 
     def draw(self, task_id: int) -> Receipt:
-        return self._send(self.c.inference.functions.draw(task_id), "draw", 25_000_000)
+        return self._send(self.c.inference.functions.draw(task_id), "draw", MAX_TX_GAS)
 
     def commit(self, task_id: int, commitment: bytes) -> Receipt:
         return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 500_000)
@@ -256,7 +261,7 @@ class Actor:
         return self._send(self.c.inference.functions.challenge(task_id), "challenge", 1_000_000)
 
     def finalize(self, task_id: int) -> Receipt:
-        return self._send(self.c.inference.functions.finalize(task_id), "finalize", 25_000_000)
+        return self._send(self.c.inference.functions.finalize(task_id), "finalize", MAX_TX_GAS)
 
     def claim(self) -> Receipt:
         return self._send(self.c.inference.functions.claim(), "claim", 300_000)
