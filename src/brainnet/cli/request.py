@@ -52,7 +52,9 @@ def request(
         write_json(json_path, result.to_dict())
         if str(json_path) == "-":
             return
-    table = Table(title=f"task {result.task_id}: {model} → {result.value}")
+    shown = result.value if isinstance(result.value, (int, str)) else \
+        f"{len(result.value)} floats [{', '.join(f'{v:.3f}' for v in list(result.value)[:4])}, …]"
+    table = Table(title=f"task {result.task_id}: {model} → {shown}")
     table.add_column("member")
     table.add_column("revealed")
     table.add_column("agrees")

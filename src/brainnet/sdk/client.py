@@ -54,7 +54,7 @@ class InferenceResult:
 
     def to_dict(self) -> dict:
         return {
-            "value": self.value, "result_hash": self.result_hash, "task_id": self.task_id, "model": self.model,
+            "value": self.value.tolist() if isinstance(self.value, np.ndarray) else self.value, "result_hash": self.result_hash, "task_id": self.task_id, "model": self.model,
             "committee": self.committee, "agreeing": self.agreeing, "commitments": self.commitments,
             "reveals": self.reveals, "request_block": self.request_block, "final_block": self.final_block,
             "blocks_taken": self.blocks_taken, "tx_hashes": self.tx_hashes, "level": self.level,
