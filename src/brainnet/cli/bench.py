@@ -58,3 +58,75 @@ def _summary(report: dict) -> None:
     console.print(f"false reject rate {report['false_reject_rate']:.4f}, false accept rate "
                   f"{report['false_accept_rate']:.4f} (all cheats: {report['false_accept_rate_all']:.4f}), "
                   f"noise scale limit {report['noise_scale_limit']}")
+
+
+@app.command("pipeline")
+def pipeline(
+    repeats: int = typer.Option(100, min=1, help="Seeds per configuration (mean and spread over them)."),
+    seed: int = typer.Option(0, help="First seed; runs use seed, seed+1, …"),
+    models: list[str] = typer.Option(["digits-mlp", "minilm-l6"], "--model",
+                                     help="Our model to time and rerun the simulation with (repeatable)."),
+    no_models: bool = typer.Option(False, "--no-models", help="Skip timing our models."),
+    model_runs: int = typer.Option(50, min=1, help="Timed inferences per model, after warm-up."),
+    variants: bool = typer.Option(True, "--variants/--no-variants",
+                                  help="Also run the one-rule variants that explain the gaps."),
+    json_out: Path = typer.Option(Path("bench/results/pipeline.json"), "--json",
+                                  help="Where to write the report ('-' prints it to stdout)."),
+) -> None:
+    """BRAIN's two-phase vs single-phase TPS simulation, reproduced; Q_C x Q_TO sweep; our models' times."""
+    import json
+    import sys
+
+    from brainnet.bench.pipeline import run_pipeline_bench
+
+    to_stdout = str(json_out) == "-"
+    report = run_pipeline_bench(repeats, seed, models=[] if no_models else models, model_runs=model_runs,
+                                variants=variants, out=None if to_stdout else json_out,
+                                show_progress=not to_stdout)
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    _pipeline_summary(report)
+    console.print(f"wrote {json_out} in {report['elapsed_s']} s")
+
+
+def _pipeline_summary(report: dict) -> None:
+    from rich.table import Table
+
+    brain, paper = report["brain_model"], report["paper"]
+    sd = brain["spread"]
+    table = Table(title=f"BRAIN's model, {brain['repeats']} seeds (Q_C = 11, Q_TO = 20)")
+    table.add_column("figure")
+    table.add_column("ours (mean ± std)", justify="right")
+    table.add_column("paper", justify="right")
+    table.add_row("two-phase TPS", f"{brain['two_phase_tps']:.2f} ± {sd['two_phase_tps']['std']:.2f}",
+                  f"≈{paper['two_phase_tps']:g}")
+    table.add_row("single-phase TPS", f"{brain['single_phase_tps']:.4f} ± {sd['single_phase_tps']['std']:.4f}",
+                  f"≈{paper['single_phase_tps']}")
+    table.add_row("ratio", f"{brain['ratio']:.2f} ± {sd['ratio']['std']:.2f}", f"{paper['ratio']}")
+    lo, hi = paper["timeouts_per_819"]
+    table.add_row("timeouts / 819", f"{brain['timeouts_mean']:.2f} ± {sd['timeouts']['std']:.2f}", f"≈{lo}–{hi}")
+    table.add_row("median latency (blocks)", f"{brain['latency_blocks_median']:g}", f"{paper['latency_blocks_median']}")
+    console.print(table)
+
+    grid = Table(title="two-phase TPS / timeouts per 819, by Q_C (rows) and Q_TO (columns)")
+    qtos = sorted({s["qto"] for s in report["sweeps"]})
+    grid.add_column("Q_C")
+    for qto in qtos:
+        grid.add_column(f"Q_TO={qto}", justify="right")
+    cells = {(s["qc"], s["qto"]): s for s in report["sweeps"]}
+    for qc in sorted({s["qc"] for s in report["sweeps"]}):
+        grid.add_row(str(qc), *(f"{cells[qc, q]['two_phase_tps']:.1f} / {cells[qc, q]['timeouts_mean']:.1f}"
+                                for q in qtos))
+    console.print(grid)
+
+    if report["our_models"]:
+        ours = Table(title=f"our models (break-even: {report['break_even_inference_s'] * 1000:.1f} ms per inference)")
+        ours.add_column("model")
+        ours.add_column("mean inference", justify="right")
+        ours.add_column("single-phase TPS", justify="right")
+        ours.add_column("two-phase / single-phase", justify="right")
+        for row in report["our_models"]:
+            ours.add_row(row["model"], f"{row['mean_inference_s'] * 1000:.3f} ms", f"{row['single_phase_tps']:.1f}",
+                         f"{row['ratio']:.3f}")
+        console.print(ours)
