@@ -172,17 +172,7 @@ class MiniLMRuntime(ModelRuntime):
     # -- input -------------------------------------------------------------------------
     def decode_input(self, blob: bytes) -> str:
         """Input blob -> the text; ModelError names what is wrong."""
-        if not isinstance(blob, (bytes, bytearray, memoryview)):
-            raise ModelError(f"{self.name}: input must be bytes, got {type(blob).__name__}")
-        if len(blob) > MAX_INPUT_BYTES:
-            raise ModelError(f"{self.name}: input is {len(blob)} bytes, more than {MAX_INPUT_BYTES}")
-        try:
-            doc = json.loads(bytes(blob).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ModelError(f'{self.name}: input is not JSON ({exc}); expected {{"text": "..."}}') from None
-        if not isinstance(doc, dict) or set(doc) != {"text"}:
-            raise ModelError(f'{self.name}: input must be a JSON object with exactly one key "text"')
-        return _check_text(doc["text"], self.name)
+        return _check_text(self.json_field(blob, "text", '{"text": "..."}'), self.name)
 
     def encode_input(self, text: str) -> bytes:
         """Canonical input blob for a text."""

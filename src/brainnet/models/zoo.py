@@ -131,6 +131,20 @@ class ModelRuntime:
         """Canonical output bytes for an input blob: what a committee member hashes and commits."""
         return self.canonical(self.run(blob))
 
+    def json_field(self, blob: bytes, key: str, expected: str) -> Any:
+        """The one field of a canonical JSON input blob; ModelError names what is wrong."""
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            raise ModelError(f"{self.name}: input must be bytes, got {type(blob).__name__}")
+        if len(blob) > MAX_INPUT_BYTES:
+            raise ModelError(f"{self.name}: input is {len(blob)} bytes, more than {MAX_INPUT_BYTES}")
+        try:
+            doc = json.loads(bytes(blob).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: input is not JSON ({exc}); expected {expected}") from None
+        if not isinstance(doc, dict) or set(doc) != {key}:
+            raise ModelError(f'{self.name}: input must be a JSON object with exactly one key "{key}"')
+        return doc[key]
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} weights={self.weights_sha256[:12]}…>"
 
@@ -159,17 +173,8 @@ class DigitsRuntime(ModelRuntime):
 
     def decode_input(self, blob: bytes) -> torch.Tensor:
         """Input blob -> (64,) float32 tensor of raw pixel values; ModelError names what is wrong."""
-        if not isinstance(blob, (bytes, bytearray, memoryview)):
-            raise ModelError(f"{self.name}: input must be bytes, got {type(blob).__name__}")
-        if len(blob) > MAX_INPUT_BYTES:
-            raise ModelError(f"{self.name}: input is {len(blob)} bytes, more than {MAX_INPUT_BYTES}")
-        try:
-            doc = json.loads(bytes(blob).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ModelError(f'{self.name}: input is not JSON ({exc}); expected {{"pixels": [64 numbers 0..16]}}') from None
-        if not isinstance(doc, dict) or set(doc) != {"pixels"}:
-            raise ModelError(f'{self.name}: input must be a JSON object with exactly one key "pixels"')
-        return torch.tensor(_check_pixels(doc["pixels"], self.name), dtype=torch.float32)
+        pixels = self.json_field(blob, "pixels", '{"pixels": [64 numbers 0..16]}')
+        return torch.tensor(_check_pixels(pixels, self.name), dtype=torch.float32)
 
     def encode_input(self, pixels: Sequence[float] | np.ndarray | torch.Tensor) -> bytes:
         """Canonical input blob for 64 pixel values (integral values written as integers)."""
