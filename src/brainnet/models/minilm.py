@@ -21,7 +21,6 @@ i.e. exactly `cd $(model dir) && sha256sum <files sorted by path> | sha256sum`.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from functools import lru_cache
