@@ -130,3 +130,56 @@ def _pipeline_summary(report: dict) -> None:
             ours.add_row(row["model"], f"{row['mean_inference_s'] * 1000:.3f} ms", f"{row['single_phase_tps']:.1f}",
                          f"{row['ratio']:.3f}")
         console.print(ours)
+
+
+@app.command("gas")
+def gas(
+    tasks: int = typer.Option(5, min=1, help="Tasks per scenario (samples for mean and max)."),
+    chains: list[str] = typer.Option(["embedded", "anvil"], "--chain",
+                                     help="Chain to measure on (repeatable): embedded, anvil."),
+    json_out: Path = typer.Option(Path("bench/results/gas.json"), "--json",
+                                  help="Where to write the report ('-' prints it to stdout)."),
+) -> None:
+    """Gas per operation and per settled task (K = 5, K = 11) from real receipts, beside BRAIN's figures."""
+    import json
+    import sys
+
+    from brainnet.bench.gas import CHAINS, run_gas_bench
+    from brainnet.errors import ConfigError
+
+    for ch in chains:
+        if ch not in CHAINS:
+            raise ConfigError(f"--chain {ch!r}: choose embedded or anvil")
+    to_stdout = str(json_out) == "-"
+    report = run_gas_bench(tasks, tuple(dict.fromkeys(chains)), out=None if to_stdout else json_out,
+                           progress=None if to_stdout else console.print)
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    _gas_summary(report)
+    console.print(f"wrote {json_out} in {report['elapsed_s']} s")
+
+
+def _gas_summary(report: dict) -> None:
+    from rich.table import Table
+
+    chains = report["notes"]["chains"]
+    table = Table(title="gas per operation (mean / max, from receipts)")
+    table.add_column("operation")
+    for ch in chains:
+        table.add_column(ch, justify="right")
+    table.add_column("BRAIN", justify="right")
+    table.add_column("ours/BRAIN", justify="right")
+    for op, row in report["per_op"].items():
+        if row is None:
+            table.add_row(op, *["null"] * len(chains), "", "")
+            continue
+        cells = [f"{row['by_chain'][ch]['mean']:,} / {row['by_chain'][ch]['max']:,}" if ch in row["by_chain"] else ""
+                 for ch in chains]
+        table.add_row(op, *cells, f"{row['brain']:,}" if "brain" in row else "",
+                      f"{row['ratio_to_brain']:.2f}" if "ratio_to_brain" in row else "")
+    console.print(table)
+    for key in ("k5", "k11"):
+        u = report["per_task"][key]["unbatched"]
+        console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched: null "
+                      "(not implemented)")

@@ -1,0 +1,354 @@
+"""Gas per operation and per settled task, from real receipts (`brainnet bench gas`).
+
+Every number here is the `gasUsed` of a mined transaction's receipt, on the embedded py-evm
+chain and on a local anvil, in one run, side by side. Per chain, three deployments:
+
+- `k5`: K = 5, Q = 3, two levels, no challenge window. Nodes register (exact + near model),
+  approve, add stake; `tasks` unanimous honest exact tasks (request, draw, K commits, K
+  reveals, finalize: the per-task total at K = 5); `tasks` near tasks (reveal_near); and
+  `tasks` escalating tasks: one member of level 0 dissents, so finalize escalates, level 1
+  (2K+1 = 11 members) is drawn, one of them dissents too, and the last level's finalize
+  settles and slashes both dissenters. Members then claim their rewards.
+- `k11`: K = 11, Q = 6, one level, no challenge window: `tasks` unanimous tasks (the per-task
+  total at K = 11).
+- `challenge`: K = 5 with a challenge window: the unanimous result becomes provisional and
+  the requester challenges it (the challenge escalates the task).
+
+Nothing is batched: the contracts have no batched commit or reveal yet, so `batched` is null.
+There are no training-round or governance contracts yet: those operations are null.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from eth_account import Account
+
+from brainnet.chain import TOKEN, Contracts, DeployParams, deploy, open_backend
+from brainnet.chain.backends import Backend
+from brainnet.chain.contracts import Actor
+from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result
+
+CHAINS = ("embedded", "anvil")
+NODE_ETH = 10 * 10**18
+STAKE = 1_000 * TOKEN
+EXTRA_STAKE = 100 * TOKEN
+FEE = 10 * TOKEN
+
+# BRAIN (arXiv 2305.04062), published gas figures
+BRAIN_REFERENCE = {
+    "source": "BRAIN, arXiv 2305.04062 (published figures)",
+    "commit": 45_700,
+    "reveal": 47_400,
+    "reveal_note": "reveal with hashed inputs",
+    "priority_queue_push": 91_700,
+    "priority_queue_pop": 100_900,
+    "onchain_median": 53_000,
+    "ecvrf_verify": 1_640_000,
+    "per_task_k11": 1_000_000,
+    "per_task_k11_note": "BRAIN's design, ≈1.0M at K = 11 = 11 × (45.7k + 47.4k) + request/finalize",
+    "per_task_k11_commit_reveal_part": 11 * (45_700 + 47_400),
+}
+
+NOT_IMPLEMENTED_BATCHED = ("not implemented: the contracts have no batched commit/reveal yet "
+                           "(issue 8, section 3); null rather than an estimate")
+NO_CONTRACT = "no training or governance contracts exist yet: nothing to measure"
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass
+class Samples:
+    per_op: dict[str, list[int]] = field(default_factory=dict)
+    per_task: dict[str, list[int]] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    txs: int = 0
+
+    def add(self, op: str, gas: int) -> int:
+        self.per_op.setdefault(op, []).append(gas)
+        self.txs += 1
+        return gas
+
+
+@dataclass
+class Deployed:
+    backend: Backend
+    c: Contracts
+    boss: Actor
+    nodes: dict[str, Actor]
+    exact: bytes
+    near: bytes | None
+    k: int
+
+
+def _setup(backend: Backend, s: Samples, params: DeployParams, n_nodes: int, tag: str,
+           near: bool = False) -> Deployed:
+    """Deploy, fund and register `n_nodes` nodes (recording approve/transfer/register gas)."""
+    weights = keccak(b"brainnet.bench.gas/model")
+    models: dict = {"gas-exact": weights}
+    if near:
+        models["gas-near"] = (keccak(b"brainnet.bench.gas/near"), 8)
+    dep = deploy(backend, params, models)
+    c = Contracts(backend, dep)
+    boss = c.as_(backend.funder)
+    exact = dep.model_id("gas-exact")
+    near_id = dep.model_id("gas-near") if near else None
+    accounts = [Account.from_key(keccak(abi_encode(i) + tag.encode() + b"brainnet.bench.gas/node"))
+                for i in range(n_nodes)]
+    for acct in accounts:
+        boss.signer.transfer_eth(acct.address, NODE_ETH)
+        s.add("transfer", boss.transfer(acct.address, STAKE + EXTRA_STAKE).gas_used)
+    budget = 10**6 * TOKEN
+    s.add("approve", boss.approve(dep.addresses["Inference"], budget).gas_used)
+    nodes: dict[str, Actor] = {}
+    model_ids = [exact] + ([near_id] if near else [])
+    for acct in accounts:
+        a = c.as_(acct)
+        s.add("approve", a.approve(dep.addresses["Registry"], STAKE + EXTRA_STAKE).gas_used)
+        s.add("register", a.register(STAKE, "", bytes(32), model_ids).gas_used)
+        nodes[a.address] = a
+    return Deployed(backend, c, boss, nodes, exact, near_id, params.committee_size)
+
+
+def _drawn(d: Deployed, receipt) -> dict:
+    return next(e for e in d.c.decode(receipt.logs) if e.name == "CommitteeDrawn").args
+
+
+def _names(d: Deployed, receipt) -> dict:
+    return {e.name: e.args for e in d.c.decode(receipt.logs)}
+
+
+def _level(d: Deployed, s: Samples, task_id: int, members: list[str], draw_op: str, level: int,
+           near: bool = False, dissent: int = 0) -> dict[str, int]:
+    """All `members` commit, then all reveal; the first `dissent` reveal a different value."""
+    gas = {"commit": 0, "reveal": 0}
+    truth = keccak(abi_encode(task_id) + b"brainnet.bench.gas/result")
+    plan = []
+    for i, m in enumerate(members):
+        a = d.nodes[m]
+        value = keccak(truth + b"wrong") if i < dissent else truth
+        salt = keccak(abi_encode(task_id, level, i) + b"brainnet.bench.gas/salt")
+        blob = keccak(b"blob" + value)
+        committed = commitment(task_id, near_result(value, blob) if near else value, m, salt)
+        gas["commit"] += s.add("commit", a.commit(task_id, committed).gas_used)
+        plan.append((a, value, blob, salt))
+    for a, value, blob, salt in plan:
+        if near:
+            gas["reveal"] += s.add("reveal_near", a.reveal_near(task_id, value, blob, salt).gas_used)
+        else:
+            gas["reveal"] += s.add("reveal", a.reveal(task_id, value, salt).gas_used)
+    return gas
+
+
+def _task(d: Deployed, s: Samples, kind: str) -> int:
+    """One task from request to its end; returns its total gas. `kind`: settle | near | escalate | challenge."""
+    near = kind == "near"
+    model = d.near if near else d.exact
+    k = d.k
+    task_id, r = d.boss.request(model, keccak(abi_encode(time.perf_counter_ns()) + b"input"), "", FEE)
+    parts = {"request": s.add("request", r.gas_used)}
+    d.backend.mine(1)                         # the seed block
+    r = d.boss.draw(task_id)
+    parts["draw"] = s.add(f"draw_k{k}", r.gas_used)
+    members = list(_drawn(d, r)["members"])
+    g = _level(d, s, task_id, members, f"draw_k{k}", 0, near=near, dissent=1 if kind == "escalate" else 0)
+    parts.update(g)
+    r = d.boss.finalize(task_id)
+    names = _names(d, r)
+    if kind in ("settle", "near"):
+        assert "TaskSettled" in names, f"unanimous task {task_id} did not settle: {sorted(names)}"
+        parts["finalize"] = s.add(f"finalize_settle_k{k}" + ("_near" if near else ""), r.gas_used)
+        s.breakdown.setdefault(f"k{k}" if kind == "settle" else f"k{k}_near", {})
+        for key, v in parts.items():
+            s.breakdown[f"k{k}" if kind == "settle" else f"k{k}_near"].setdefault(key, []).append(v)
+        total = sum(parts.values())
+        s.per_task.setdefault(f"k{k}" if kind == "settle" else f"k{k}_near", []).append(total)
+        return total
+    if kind == "challenge":
+        assert "TaskProvisional" in names, f"task {task_id} not provisional: {sorted(names)}"
+        s.add("finalize_provisional", r.gas_used)
+        r = d.boss.challenge(task_id)
+        assert "TaskChallenged" in _names(d, r)
+        s.add("challenge", r.gas_used)
+        return 0
+    # escalate: level 0 had one dissenter
+    assert "TaskEscalated" in names, f"task {task_id} did not escalate: {sorted(names)}"
+    esc_finalize = s.add("finalize_escalate", r.gas_used)
+    d.backend.mine(1)
+    r = d.boss.draw(task_id)
+    esc_draw = s.add("draw_level1", r.gas_used)
+    s.add("escalation", esc_finalize + esc_draw)
+    members = list(_drawn(d, r)["members"])
+    _level(d, s, task_id, members, "draw_level1", 1, dissent=1)
+    r = d.boss.finalize(task_id)
+    names = _names(d, r)
+    slashed = sum(1 for e in d.c.decode(r.logs) if e.name == "MemberSlashed")
+    assert "TaskSettled" in names and slashed == 2, f"task {task_id}: {sorted(names)}, {slashed} slashes"
+    s.add("finalize_settle_slash2", r.gas_used)
+    return 0
+
+
+def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) -> dict:
+    """Run every scenario on one chain; raw gas samples per operation and per task."""
+    s = Samples()
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    backend = open_backend(chain)
+    try:
+        base = dict(min_stake=100 * TOKEN, jail_after=1000, quorum=3, commit_window=40, reveal_window=40,
+                    challenge_window=0, max_levels=2)
+        say(f"{chain}: k5 deployment")
+        d5 = _setup(backend, s, DeployParams(committee_size=5, **base), 18, "k5", near=True)
+        for a in list(d5.nodes.values())[:tasks]:
+            s.add("add_stake", a.add_stake(EXTRA_STAKE).gas_used)
+        for _ in range(tasks):
+            _task(d5, s, "settle")
+        for _ in range(tasks):
+            _task(d5, s, "near")
+        say(f"{chain}: escalations")
+        for _ in range(tasks):
+            _task(d5, s, "escalate")
+        for a in d5.nodes.values():
+            if d5.c.claimable(a.address) > 0:
+                s.add("claim", a.claim().gas_used)
+        say(f"{chain}: k11 deployment")
+        d11 = _setup(backend, s, DeployParams(committee_size=11, **{**base, "quorum": 6, "max_levels": 1}), 13, "k11")
+        for _ in range(tasks):
+            _task(d11, s, "settle")
+        say(f"{chain}: challenges")
+        dc = _setup(backend, s, DeployParams(committee_size=5, **{**base, "challenge_window": 5}), 18, "ch")
+        for _ in range(tasks):
+            _task(dc, s, "challenge")
+    finally:
+        backend.close()
+    return {"per_op": s.per_op, "per_task": s.per_task, "breakdown": s.breakdown, "txs": s.txs,
+            "elapsed_s": round(time.perf_counter() - t0, 2)}
+
+
+def _stats(values: list[int]) -> dict:
+    return {"mean": round(statistics.fmean(values)), "max": max(values), "min": min(values), "n": len(values)}
+
+
+OP_NOTES = {
+    "request": "Inference.request (fee transferFrom, task stored)",
+    "commit": "Inference.commit, one member",
+    "reveal": "Inference.reveal, exact mode, one member",
+    "reveal_near": "Inference.reveal_near, near mode (SimHash popcount tally), one member",
+    "draw_k5": "Inference.draw, K = 5, 18 registered nodes (stake-weighted sampling from the seed block's hash)",
+    "draw_k11": "Inference.draw, K = 11, 13 registered nodes",
+    "draw_level1": "Inference.draw of escalation level 1 (2K+1 = 11 members, level 0's 5 excluded), 18 nodes",
+    "finalize_settle_k5": "Inference.finalize settling a unanimous K = 5 level (rewards credited, no slash)",
+    "finalize_settle_k5_near": "Inference.finalize settling a unanimous K = 5 level of a near model",
+    "finalize_settle_k11": "Inference.finalize settling a unanimous K = 11 level (rewards credited, no slash)",
+    "finalize_settle_slash2": "Inference.finalize of the last level settling with 2 dissenters slashed "
+                              "(one of level 0, one of level 1)",
+    "finalize_escalate": "Inference.finalize that escalates (one dissenter at level 0)",
+    "escalation": "finalize that escalates + draw of level 1, summed per task",
+    "finalize_provisional": "Inference.finalize that makes a result provisional (challenge window > 0)",
+    "challenge": "Inference.challenge by the requester (bond transferFrom + escalation)",
+    "register": "Registry.register with stake transferFrom (k5/challenge: 2 models, k11: 1 model)",
+    "add_stake": "Registry.add_stake",
+    "approve": "Token.approve (fresh allowance)",
+    "transfer": "Token.transfer to a fresh address",
+    "claim": "Inference.claim of accumulated rewards",
+}
+
+BRAIN_COMPARABLE = {"commit": "commit", "reveal": "reveal", "reveal_near": "reveal"}
+
+
+def build_report(runs: dict[str, dict], tasks: int, elapsed: float) -> dict:
+    primary = "anvil" if "anvil" in runs else next(iter(runs))
+    ops = sorted({op for r in runs.values() for op in r["per_op"]})
+    per_op: dict[str, dict | None] = {}
+    for op in ops:
+        by_chain = {ch: _stats(r["per_op"][op]) for ch, r in runs.items() if op in r["per_op"]}
+        main = by_chain.get(primary) or next(iter(by_chain.values()))
+        entry = {**main, "chain": primary if primary in by_chain else next(iter(by_chain)),
+                 "by_chain": by_chain,
+                 "same_on_all_chains": len({(v["mean"], v["max"]) for v in by_chain.values()}) == 1,
+                 "note": OP_NOTES.get(op, "")}
+        if op in BRAIN_COMPARABLE:
+            ref = BRAIN_REFERENCE[BRAIN_COMPARABLE[op]]
+            entry["brain"] = ref
+            entry["ratio_to_brain"] = round(main["mean"] / ref, 3)
+        per_op[op] = entry
+    per_op["training_round"] = None
+    per_op["governance"] = None
+
+    per_task: dict = {}
+    for key in ("k5", "k11"):
+        by_chain = {ch: _stats(r["per_task"][key]) for ch, r in runs.items() if key in r["per_task"]}
+        breakdown = {ch: {part: round(statistics.fmean(v)) for part, v in r["breakdown"][key].items()}
+                     for ch, r in runs.items() if key in r["breakdown"]}
+        main = by_chain[primary]
+        unbatched = {**main, "chain": primary, "by_chain": by_chain, "breakdown_mean": breakdown,
+                     "what": f"request + draw + {key[1:]} commits + {key[1:]} reveals + finalize; "
+                             "challenge_window = 0, unanimous honest committee"}
+        if key == "k11":
+            unbatched["brain"] = BRAIN_REFERENCE["per_task_k11"]
+            unbatched["ratio_to_brain"] = round(main["mean"] / BRAIN_REFERENCE["per_task_k11"], 3)
+            unbatched["ratio_to_brain_commit_reveal_part"] = round(
+                main["mean"] / BRAIN_REFERENCE["per_task_k11_commit_reveal_part"], 3)
+        per_task[key] = {"unbatched": unbatched, "batched": None, "batched_note": NOT_IMPLEMENTED_BATCHED}
+    near = {ch: _stats(r["per_task"]["k5_near"]) for ch, r in runs.items() if "k5_near" in r["per_task"]}
+    if near:
+        per_task["k5_near"] = {"unbatched": {**near[primary], "chain": primary, "by_chain": near},
+                               "batched": None, "batched_note": NOT_IMPLEMENTED_BATCHED}
+
+    brain = dict(BRAIN_REFERENCE)
+    brain["ratios"] = {
+        "commit": per_op.get("commit", {}).get("ratio_to_brain") if per_op.get("commit") else None,
+        "reveal": per_op.get("reveal", {}).get("ratio_to_brain") if per_op.get("reveal") else None,
+        "reveal_near_vs_reveal": per_op.get("reveal_near", {}).get("ratio_to_brain") if per_op.get("reveal_near") else None,
+        "per_task_k11": per_task["k11"]["unbatched"].get("ratio_to_brain"),
+        "priority_queue_push": None,
+        "priority_queue_pop": None,
+        "onchain_median": None,
+        "ecvrf_verify": None,
+    }
+    brain["not_comparable"] = {
+        "priority_queue_push/pop": "brainnet keeps no on-chain priority queue: tasks are independent; the closest "
+                                   "cost is `request` (stores the task) and `draw`",
+        "onchain_median": "brainnet tallies the most frequent revealed value incrementally in each reveal; "
+                          "no median is computed at finalize",
+        "ecvrf_verify": "brainnet draws committees from a block hash (no VRF proof is verified on chain)",
+    }
+    return {
+        "per_op": per_op,
+        "per_task": per_task,
+        "brain_reference": brain,
+        "notes": {
+            "source": "gasUsed of real transaction receipts; every chain runs the same scenarios in one run",
+            "primary_chain": primary,
+            "chains": list(runs),
+            "training_round": NO_CONTRACT,
+            "governance": NO_CONTRACT,
+            "batched": NOT_IMPLEMENTED_BATCHED,
+            "repeats": tasks,
+            "fee_token_units": FEE // TOKEN,
+            "max": "max includes the first transaction of its kind on a fresh deployment (cold, zero-to-nonzero "
+                   "storage writes), hence max well above mean for register, request, finalize",
+            "draw_chain_difference": "draw gas differs slightly between chains: the committee is sampled from "
+                                     "the seed block's hash, which differs per chain",
+        },
+        "runs": {ch: {"txs": r["txs"], "elapsed_s": r["elapsed_s"]} for ch, r in runs.items()},
+        "elapsed_s": round(elapsed, 2),
+    }
+
+
+def run_gas_bench(tasks: int = 5, chains: tuple[str, ...] = CHAINS, out: Path | None = None,
+                  progress: ProgressFn | None = None) -> dict:
+    t0 = time.perf_counter()
+    runs = {ch: measure_chain(ch, tasks, progress) for ch in chains}
+    report = build_report(runs, tasks, time.perf_counter() - t0)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+__all__ = ["BRAIN_REFERENCE", "CHAINS", "build_report", "measure_chain", "run_gas_bench"]

@@ -1,0 +1,36 @@
+"""`brainnet bench gas` on a tiny configuration writes well-formed JSON with positive gas from
+real receipts. No timing thresholds."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from brainnet.cli.main import app
+
+OPS = ("request", "commit", "reveal", "reveal_near", "draw_k5", "draw_k11", "draw_level1", "finalize_settle_k5",
+       "finalize_settle_k11", "finalize_escalate", "finalize_settle_slash2", "escalation", "challenge", "register",
+       "add_stake", "approve", "claim")
+
+
+def test_gas_command_writes_report(tmp_path):
+    out = tmp_path / "gas.json"
+    result = CliRunner().invoke(app, ["bench", "gas", "--tasks", "1", "--chain", "embedded", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert {"per_op", "per_task", "brain_reference"} <= set(report)
+    for op in OPS:
+        row = report["per_op"][op]
+        assert row["mean"] > 0 and row["max"] >= row["mean"] and row["n"] >= 1, op
+        assert row["chain"] == "embedded" and row["by_chain"]["embedded"]["mean"] == row["mean"]
+    assert report["per_op"]["training_round"] is None and report["per_op"]["governance"] is None
+    for key in ("k5", "k11"):
+        task = report["per_task"][key]
+        assert task["unbatched"]["mean"] > 0 and task["unbatched"]["n"] == 1
+        assert task["batched"] is None and "not implemented" in task["batched_note"]
+    # a settled task is the sum of its parts: request + draw + K commits + K reveals + finalize
+    parts = report["per_task"]["k11"]["unbatched"]["breakdown_mean"]["embedded"]
+    assert sum(parts.values()) == report["per_task"]["k11"]["unbatched"]["mean"]
+    brain = report["brain_reference"]
+    assert brain["commit"] == 45_700 and brain["reveal"] == 47_400 and brain["ecvrf_verify"] == 1_640_000
+    assert brain["ratios"]["commit"] > 0 and brain["ratios"]["ecvrf_verify"] is None
