@@ -1,6 +1,8 @@
 """Benchmarks: measure brainnet's rules on real models; results are written as JSON."""
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
@@ -18,19 +20,22 @@ def near(
                                   help="Where to write the report ('-' prints it to stdout)."),
 ) -> None:
     """`near` agreement on MiniLM: honest variants vs cheats in SimHash bits; picks the tolerance."""
-    import json
-    import sys
-
     from brainnet.bench.near import measure_near_agreement
 
     to_stdout = str(json_out) == "-"
     report = measure_near_agreement(sentences, seed, out=None if to_stdout else json_out,
                                     show_progress=not to_stdout)
-    if to_stdout:
+    _finish(report, json_out, _summary)
+
+
+def _finish(report: dict, json_out: Path, summary) -> None:
+    """Print the report as JSON on stdout (`--json -`), or show its summary and say where it went."""
+    if str(json_out) == "-":
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    _summary(report)
-    console.print(f"wrote {json_out}")
+    summary(report)
+    elapsed = f" in {report['elapsed_s']} s" if "elapsed_s" in report else ""
+    console.print(f"wrote {json_out}{elapsed}")
 
 
 def _summary(report: dict) -> None:
@@ -74,20 +79,13 @@ def pipeline(
                                   help="Where to write the report ('-' prints it to stdout)."),
 ) -> None:
     """BRAIN's two-phase vs single-phase TPS simulation, reproduced; Q_C x Q_TO sweep; our models' times."""
-    import json
-    import sys
-
     from brainnet.bench.pipeline import run_pipeline_bench
 
     to_stdout = str(json_out) == "-"
     report = run_pipeline_bench(repeats, seed, models=[] if no_models else models, model_runs=model_runs,
                                 variants=variants, out=None if to_stdout else json_out,
                                 show_progress=not to_stdout)
-    if to_stdout:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-        return
-    _pipeline_summary(report)
-    console.print(f"wrote {json_out} in {report['elapsed_s']} s")
+    _finish(report, json_out, _pipeline_summary)
 
 
 def _pipeline_summary(report: dict) -> None:
@@ -141,9 +139,6 @@ def gas(
                                   help="Where to write the report ('-' prints it to stdout)."),
 ) -> None:
     """Gas per operation and per settled task (K = 5, K = 11) from real receipts, beside BRAIN's figures."""
-    import json
-    import sys
-
     from brainnet.bench.gas import CHAINS, run_gas_bench
     from brainnet.errors import ConfigError
 
@@ -153,11 +148,7 @@ def gas(
     to_stdout = str(json_out) == "-"
     report = run_gas_bench(tasks, tuple(dict.fromkeys(chains)), out=None if to_stdout else json_out,
                            progress=None if to_stdout else console.print)
-    if to_stdout:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-        return
-    _gas_summary(report)
-    console.print(f"wrote {json_out} in {report['elapsed_s']} s")
+    _finish(report, json_out, _gas_summary)
 
 
 def _gas_summary(report: dict) -> None:
