@@ -36,12 +36,7 @@ SETTLED = 4
 A, B, C = (hashlib.sha256(x).digest() for x in (b"a", b"b", b"c"))
 SILENT, ABSENT = "silent", "absent"      # commits but never reveals / never commits
 
-BLOCKHASH = """
-@external
-@view
-def at(n: uint256) -> bytes32:
-    return blockhash(n)
-"""
+BLOCKHASH = Path(__file__).resolve().parent / "BlockHash.vy"   # a view over blockhash(n)
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 bytes32 = st.binary(min_size=32, max_size=32)
@@ -79,7 +74,7 @@ def deploy(n_nodes: int) -> Chain:
     for i, n in enumerate(nodes[:n_nodes]):
         registry.register((i + 1) * MIN_STAKE, "", keccak(n.canonical_address), [MODEL], sender=n)
     return Chain(token=token, registry=registry, inference=inference, owner=owner, nodes=nodes,
-                           blockhash=boa.loads(BLOCKHASH))
+                           blockhash=boa.load(str(BLOCKHASH)))
 
 
 @pytest.fixture(scope="module")

@@ -52,13 +52,7 @@ CONFIGS = [
 ]
 CLUSTER_K = 9                           # (b): one level of 9, quorum 5
 
-BLOCKHASH = """
-# pragma version ~=0.4.3
-@external
-@view
-def at(n: uint256) -> bytes32:
-    return blockhash(n)
-"""
+BLOCKHASH = Path(__file__).resolve().parent / "BlockHash.vy"   # a view over blockhash(n)
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -99,7 +93,7 @@ def chain() -> Chain:
         token.approve(registry.address, 2**256 - 1, sender=n)
         registry.register((i + 1) * MIN_STAKE, "", keccak(n.canonical_address), [MODEL, NEAR_MODEL], sender=n)
     return Chain(token=token, registry=registry, rules=rules, cluster=cluster, owner=owner, treasury=treasury,
-                 requester=requester, nodes=nodes, blockhash=boa.loads(BLOCKHASH))
+                 requester=requester, nodes=nodes, blockhash=boa.load(str(BLOCKHASH)))
 
 
 # ---------------------------------------------------------------- helpers

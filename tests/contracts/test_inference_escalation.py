@@ -7,6 +7,8 @@ the autouse anchor of conftest.py.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import boa
 import pytest
 
@@ -24,13 +26,7 @@ QUORUMS = [2, 4, 8]
 CHALLENGE_WINDOW = 6
 BOND = 5 * E18 + 3                # not a multiple of the agreeing counts below: dust
 
-BLOCKHASH = """
-# pragma version ~=0.4.3
-@external
-@view
-def at(n: uint256) -> bytes32:
-    return blockhash(n)
-"""
+BLOCKHASH = Path(__file__).resolve().parents[1] / "BlockHash.vy"   # a view over blockhash(n)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +42,7 @@ def chal(deployers, esc) -> World:
 
 @pytest.fixture(scope="module")
 def blockhash():
-    return boa.loads(BLOCKHASH)
+    return boa.load(str(BLOCKHASH))
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,6 @@
 """Inference deployment, request (fee escrow) and draw (committee from the next block's hash)."""
+from pathlib import Path
+
 import boa
 import pytest
 
@@ -8,12 +10,7 @@ from contract_world import (
 )
 from brainnet.protocol import task_seed
 
-BLOCKHASH = """
-@external
-@view
-def at(n: uint256) -> bytes32:
-    return blockhash(n)
-"""
+BLOCKHASH = Path(__file__).resolve().parents[1] / "BlockHash.vy"   # a view over blockhash(n)
 
 
 def block_number() -> int:
@@ -103,7 +100,7 @@ def test_draw_seats_the_sampled_committee(world, inference, registry):
     task_id = world.request()
     request_block = block_number()
     boa.env.time_travel(blocks=5)
-    seed = task_seed(boa.loads(BLOCKHASH).at(request_block + 1), task_id)
+    seed = task_seed(boa.load(str(BLOCKHASH)).at(request_block + 1), task_id)
     expected = list(registry.sample(MODEL, seed, COMMITTEE_SIZE))
 
     inference.draw(task_id, sender=world.nodes[0])           # anyone may draw
