@@ -14,8 +14,9 @@ from brainnet.errors import ConfigError
 from brainnet.protocol.escalation import level_size
 from brainnet.sim.committee import (
     CORRECT, TOKEN, WRONG, MonteCarloRunner, Network, SimConfig, build_network, compare_outcomes,
-    malicious_majority_probability, render_table_markdown, security_table, seed_block_hash, simulate,
+    seed_block_hash, simulate,
 )
+from brainnet.sim.security_table import malicious_majority_probability, render_table_markdown, security_table
 from brainnet.protocol.commitment import abi_encode, keccak
 
 REQUIRED = ("tasks", "wrong_accepted", "escalations", "max_level_reached", "honest_slashed",

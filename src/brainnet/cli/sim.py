@@ -126,7 +126,8 @@ def table(
     markdown_path: Path = typer.Option(None, "--markdown", help="Write the markdown page here (default: print it)."),
 ) -> None:
     """Wrong-accepted rate of BRAIN's rule vs escalation for several malicious shares and committee sizes."""
-    from brainnet.sim.committee import SimConfig, render_table_markdown, security_table
+    from brainnet.sim.committee import SimConfig
+    from brainnet.sim.security_table import render_table_markdown, security_table
 
     try:
         fracs = [float(x) for x in fractions.split(",") if x.strip()]
