@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainnet.bench.pipeline import (
-    GPTJ_TOTAL_S, SWEEP_QC, SWEEP_QTO, Draws, PipelineConfig, RunResult, gptj_times,
-    latency_with_histogram, lognormal_times, simulate, summarize,
+from brainnet.bench.brain_model import (
+    GPTJ_TOTAL_S, Draws, PipelineConfig, RunResult, gptj_times, lognormal_times, simulate, summarize,
 )
+from brainnet.bench.pipeline import SWEEP_QC, SWEEP_QTO, latency_with_histogram
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = PipelineConfig(requests=60)            # 60 requests in 1,099 txs: the same load, 14x shorter
