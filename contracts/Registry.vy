@@ -22,6 +22,10 @@ TREE_LEVELS: constant(uint256) = 11       # log2(MAX_NODES) + 1
 MAX_MODELS: constant(uint256) = 8         # models one node may serve
 MAX_COMMITTEE: constant(uint256) = 128     # members of one level
 MAX_EXCLUDED: constant(uint256) = 256      # members of all earlier levels of a task
+CAP_INFERENCE: constant(uint256) = 1       # capability bits a node declares
+CAP_TRAINING: constant(uint256) = 2
+CAP_SHARD: constant(uint256) = 4
+ALL_CAPS: constant(uint256) = 7
 EXACT: constant(uint8) = 0                 # agreement modes of a model
 NEAR: constant(uint8) = 1
 
@@ -79,6 +83,14 @@ event Jailed:
     node: indexed(address)
     slashes: uint256
 
+event CapabilitiesSet:
+    node: indexed(address)
+    capabilities: uint256
+
+event CapabilityStakeSet:
+    capability: uint256
+    min_stake: uint256
+
 event Authorized:
     protocol: indexed(address)
     allowed: bool
@@ -97,6 +109,8 @@ models: public(HashMap[bytes32, Model])
 model_stake: public(HashMap[bytes32, uint256])   # active stake serving a model
 model_nodes: public(HashMap[bytes32, uint256])   # active nodes serving a model
 authorized: public(HashMap[address, bool])
+capabilities: public(HashMap[address, uint256])      # CAP_* bits; register() grants CAP_INFERENCE
+capability_stake: public(HashMap[uint256, uint256])  # CAP_* bit -> extra minimum stake (0: just min_stake)
 _models_of: HashMap[address, DynArray[bytes32, MAX_MODELS]]
 _tree: HashMap[bytes32, HashMap[uint256, uint256]]
 
@@ -187,6 +201,15 @@ def _register_model(model_id: bytes32, weights_hash: bytes32, mode: uint8, toler
 
 
 @external
+def set_capability_stake(capability: uint256, amount: uint256):
+    """@notice Minimum stake a node needs to declare `capability` (one CAP_* bit)."""
+    assert msg.sender == self.owner, "registry: only the owner may set capability stakes"
+    assert capability in [CAP_INFERENCE, CAP_TRAINING, CAP_SHARD], "registry: unknown capability"
+    self.capability_stake[capability] = amount
+    log CapabilityStakeSet(capability=capability, min_stake=amount)
+
+
+@external
 def authorize(protocol: address, allowed: bool):
     assert msg.sender == self.owner, "registry: only the owner may authorize"
     self.authorized[protocol] = allowed
@@ -214,8 +237,29 @@ def register(stake: uint256, endpoint: String[128], pubkey: bytes32, model_ids: 
         index=index, stake=stake, endpoint=endpoint, pubkey=pubkey,
         active=False, jailed=False, unbond_at=0, slashes=0, pending=0,
     )
+    self.capabilities[msg.sender] = CAP_INFERENCE
     self._activate(msg.sender)
     log NodeRegistered(node=msg.sender, index=index, stake=stake, endpoint=endpoint, pubkey=pubkey, model_ids=model_ids)
+
+
+@internal
+@view
+def _min_stake_for(capability: uint256) -> uint256:
+    return max(self.min_stake, self.capability_stake[capability])
+
+
+@external
+def set_capabilities(capabilities: uint256):
+    """@notice Declare what work this node takes: CAP_INFERENCE | CAP_TRAINING | CAP_SHARD."""
+    n: Node = self.nodes[msg.sender]
+    assert n.index != 0, "registry: node not registered"
+    assert capabilities != 0, "registry: declare at least one capability"
+    assert capabilities & ~ALL_CAPS == 0, "registry: unknown capability bit"
+    for cap: uint256 in [CAP_INFERENCE, CAP_TRAINING, CAP_SHARD]:
+        if capabilities & cap != 0:
+            assert n.stake >= self._min_stake_for(cap), "registry: stake below the minimum for a capability"
+    self.capabilities[msg.sender] = capabilities
+    log CapabilitiesSet(node=msg.sender, capabilities=capabilities)
 
 
 @external
@@ -300,6 +344,14 @@ def task_closed(node: address):
 @view
 def stake_of(node: address) -> uint256:
     return self.nodes[node].stake
+
+
+@external
+@view
+def has_capability(node: address, capability: uint256) -> bool:
+    """@notice True when `node` is active, declared `capability` and stakes enough for it."""
+    n: Node = self.nodes[node]
+    return n.active and self.capabilities[node] & capability == capability and n.stake >= self._min_stake_for(capability)
 
 
 @external
