@@ -496,3 +496,93 @@ def _insert(
         new_starts.append(start)
         new_weights.append(weight)
     return new_starts, new_weights
+
+
+# ---------------------------------------------------------------- sharded models
+# A node with the shard capability announces, per model, the contiguous block range it
+# serves, the memory it gave it, its measured throughput and the endpoint of its shard
+# server. Clients read `shards_of(model_id)` into `brainnet.shard.route` to plan routes;
+# an announcement stops being listed when its node stops being active (unbonding,
+# jailed, under-staked). One announcement per node and model; announcing again replaces it.
+
+MAX_SHARDS: constant(uint256) = 64         # announcements listed for one model
+
+struct Shard:
+    node: address
+    model_id: bytes32
+    start: uint256           # first block served
+    end: uint256             # one past the last block served: [start, end)
+    memory_mb: uint256       # memory the node gave these blocks
+    throughput: uint256      # blocks x tokens per second, measured by the node at start-up
+    endpoint: String[128]    # base URL of its shard server (POST /shard/{model}/{start}:{end})
+    announced_at: uint256    # block of the announcement
+
+event ShardAnnounced:
+    node: indexed(address)
+    model_id: indexed(bytes32)
+    start: uint256
+    end: uint256
+    memory_mb: uint256
+    throughput: uint256
+    endpoint: String[128]
+
+event ShardWithdrawn:
+    node: indexed(address)
+    model_id: indexed(bytes32)
+
+_shards: HashMap[address, HashMap[bytes32, Shard]]
+_shard_nodes: HashMap[bytes32, DynArray[address, MAX_SHARDS]]     # model -> announcing nodes
+
+
+@external
+def announce_shard(model_id: bytes32, start: uint256, end: uint256, memory_mb: uint256, throughput: uint256, endpoint: String[128]):
+    """@notice Announce (or update) the block range [start, end) of `model_id` this node serves."""
+    n: Node = self.nodes[msg.sender]
+    assert n.index != 0, "registry: node not registered"
+    assert n.active, "registry: only an active node may announce shards"
+    assert self.capabilities[msg.sender] & CAP_SHARD != 0, "registry: declare the shard capability first"
+    assert n.stake >= self._min_stake_for(CAP_SHARD), "registry: stake below the minimum for a capability"
+    assert self.models[model_id].registered, "registry: unknown model id"
+    assert start < end, "registry: empty block range"
+    assert throughput > 0, "registry: throughput must be positive"
+    assert len(endpoint) > 0, "registry: endpoint is empty"
+    if self._shards[msg.sender][model_id].node == empty(address):
+        assert len(self._shard_nodes[model_id]) < MAX_SHARDS, "registry: too many shards announced for this model"
+        self._shard_nodes[model_id].append(msg.sender)
+    self._shards[msg.sender][model_id] = Shard(
+        node=msg.sender, model_id=model_id, start=start, end=end, memory_mb=memory_mb,
+        throughput=throughput, endpoint=endpoint, announced_at=block.number,
+    )
+    log ShardAnnounced(node=msg.sender, model_id=model_id, start=start, end=end, memory_mb=memory_mb, throughput=throughput, endpoint=endpoint)
+
+
+@external
+def withdraw_shard(model_id: bytes32):
+    """@notice Stop announcing a shard of `model_id` (frees its slot for another node)."""
+    assert self._shards[msg.sender][model_id].node != empty(address), "registry: no shard announced for this model"
+    listed: DynArray[address, MAX_SHARDS] = self._shard_nodes[model_id]
+    kept: DynArray[address, MAX_SHARDS] = []
+    for a: address in listed:
+        if a != msg.sender:
+            kept.append(a)
+    self._shard_nodes[model_id] = kept
+    self._shards[msg.sender][model_id] = empty(Shard)
+    log ShardWithdrawn(node=msg.sender, model_id=model_id)
+
+
+@external
+@view
+def shard_of(node: address, model_id: bytes32) -> Shard:
+    """@notice `node`'s announcement for `model_id` (all zero when none), listed or not."""
+    return self._shards[node][model_id]
+
+
+@external
+@view
+def shards_of(model_id: bytes32) -> DynArray[Shard, MAX_SHARDS]:
+    """@notice Announcements for `model_id` by nodes that are active now, in announcement order."""
+    out: DynArray[Shard, MAX_SHARDS] = []
+    for a: address in self._shard_nodes[model_id]:
+        if self.nodes[a].active and self.capabilities[a] & CAP_SHARD != 0:
+            out.append(self._shards[a][model_id])
+    return out
