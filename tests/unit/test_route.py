@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from brainnet.errors import BrainnetError
 from brainnet.shard.route import (
-    Route, RouteError, ShardNode, brute_force, greedy_first_fit, hop_cost, k_disjoint_routes, plan,
+    Route, RouteError, Announcement, brute_force, greedy_first_fit, hop_cost, k_disjoint_routes, plan,
     synthetic_swarm,
 )
 
@@ -26,7 +26,7 @@ def small_swarms(draw):
     for i in range(n_nodes):
         start = draw(st.integers(0, n_blocks - 1))
         end = draw(st.integers(start + 1, n_blocks))
-        nodes.append(ShardNode(
+        nodes.append(Announcement(
             id=f"n{i}", endpoint=f"http://127.0.0.1:{7000 + i}", model="m", start=start, end=end,
             memory_mb=draw(st.integers(100, 8000)),
             throughput=draw(st.floats(10.0, 10_000.0)), ping_ms=draw(st.floats(0.0, 200.0)),
@@ -123,7 +123,7 @@ def test_synthetic_swarm_is_seeded_and_covers_every_block():
 
 
 def test_uncovered_block_is_a_clear_error():
-    nodes = [ShardNode("a", "http://a", "m", 0, 3), ShardNode("b", "http://b", "m", 4, 8)]
+    nodes = [Announcement("a", "http://a", "m", 0, 3), Announcement("b", "http://b", "m", 4, 8)]
     with pytest.raises(RouteError, match="serves block 3") as info:
         plan(nodes, 8)
     assert isinstance(info.value, BrainnetError) and "start a shard node" in str(info.value)
@@ -135,10 +135,10 @@ def test_uncovered_block_is_a_clear_error():
 
 def test_bad_announcements_and_spans_are_refused():
     with pytest.raises(RouteError, match="empty"):
-        ShardNode("a", "http://a", "m", 3, 3)
+        Announcement("a", "http://a", "m", 3, 3)
     with pytest.raises(RouteError, match="throughput"):
-        ShardNode("a", "http://a", "m", 0, 3, throughput=0)
-    nodes = [ShardNode("a", "http://a", "m", 0, 3)]
+        Announcement("a", "http://a", "m", 0, 3, throughput=0)
+    nodes = [Announcement("a", "http://a", "m", 0, 3)]
     with pytest.raises(RouteError, match="from_block"):
         plan(nodes, 3, from_block=3)
     with pytest.raises(RouteError, match="twice"):
@@ -149,14 +149,14 @@ def test_bad_announcements_and_spans_are_refused():
 
 def test_route_may_enter_and_leave_a_node_inside_its_range():
     # a slow node holds everything; a fast one holds blocks 2..6: the best route uses it mid-range
-    slow = ShardNode("slow", "http://slow", "m", 0, 8, throughput=10.0)
-    fast = ShardNode("fast", "http://fast", "m", 1, 7, throughput=10_000.0, ping_ms=1.0)
+    slow = Announcement("slow", "http://slow", "m", 0, 8, throughput=10.0)
+    fast = Announcement("fast", "http://fast", "m", 1, 7, throughput=10_000.0, ping_ms=1.0)
     route = plan([slow, fast], 8, tokens=10)
     assert [(h.node_id, h.start, h.end) for h in route.hops] == [("slow", 0, 1), ("fast", 1, 7), ("slow", 7, 8)]
 
 
 def test_k_disjoint_routes_use_disjoint_nodes_and_fail_clearly():
-    nodes = [ShardNode(f"{side}{i}", f"http://{side}{i}", "m", 0 if side == "a" else 4, 4 if side == "a" else 8,
+    nodes = [Announcement(f"{side}{i}", f"http://{side}{i}", "m", 0 if side == "a" else 4, 4 if side == "a" else 8,
                        throughput=100.0 * (i + 1)) for side in "ab" for i in range(3)]
     routes = k_disjoint_routes(nodes, 8, 3, tokens=8)
     assert len(routes) == 3

@@ -12,7 +12,8 @@ planner solves a shortest path over block boundaries 0..n_blocks (Dijkstra):
                    + activation_bytes / bandwidth             transfer of the activations to n
                    + n.ping_ms / 1000                         latency
 
-The client (`shard/client.py`) consumes a `Route`: `route.hops` in order, each `Hop` with the
+Input: a list of `Announcement`s (one per node; `brainnet.chain.Contracts.shard_announcements`
+reads them from `Registry.shards_of`). The client (`shard/client.py`) consumes a `Route`: `route.hops` in order, each `Hop` with the
 `endpoint` to POST activations to and the half-open block range `[start, end)` it runs
 there (`/shard/{model}/{start}:{end}`). On a failure the client plans again with
 `plan(..., from_block=<last completed boundary>, exclude={failed node ids})`.
@@ -45,7 +46,7 @@ class RouteError(BrainnetError):
 
 
 @dataclass(frozen=True)
-class ShardNode:
+class Announcement:
     """One node's announcement (plus the ping we measured to it)."""
     id: str                    # unique: the node's address on-chain, or any name off-chain
     endpoint: str              # http://host:port of its shard server
@@ -105,17 +106,17 @@ class CostModel:
     activation_bytes: int = 0            # bytes sent to every hop (after the codec)
     bandwidth: float = DEFAULT_BANDWIDTH  # bytes per second
 
-    def hop(self, node: ShardNode, a: int, b: int) -> float:
+    def hop(self, node: Announcement, a: int, b: int) -> float:
         return (b - a) * self.tokens / node.throughput + self.activation_bytes / self.bandwidth + node.ping_ms / 1000.0
 
 
-def hop_cost(node: ShardNode, a: int, b: int, *, tokens: int = 1, activation_bytes: int = 0,
+def hop_cost(node: Announcement, a: int, b: int, *, tokens: int = 1, activation_bytes: int = 0,
              bandwidth: float = DEFAULT_BANDWIDTH) -> float:
     """Seconds to run blocks [a, b) on `node` (see the module docstring)."""
     return CostModel(tokens, activation_bytes, bandwidth).hop(node, a, b)
 
 
-def _usable(nodes: Iterable[ShardNode], n_blocks: int, exclude: Iterable[str]) -> list[ShardNode]:
+def _usable(nodes: Iterable[Announcement], n_blocks: int, exclude: Iterable[str]) -> list[Announcement]:
     excluded = set(exclude)
     ids = [n.id for n in nodes]
     if len(ids) != len(set(ids)):
@@ -132,7 +133,7 @@ def _check_span(n_blocks: int, from_block: int) -> None:
         raise RouteError(f"from_block must lie in 0..{n_blocks - 1}, got {from_block}")
 
 
-def _uncovered(nodes: Sequence[ShardNode], n_blocks: int, from_block: int) -> RouteError:
+def _uncovered(nodes: Sequence[Announcement], n_blocks: int, from_block: int) -> RouteError:
     """The error for a span no chain covers: name the first block nothing reachable serves."""
     reach = from_block
     changed = True
@@ -149,7 +150,7 @@ def _uncovered(nodes: Sequence[ShardNode], n_blocks: int, from_block: int) -> Ro
 
 
 def plan(
-    nodes: Sequence[ShardNode],
+    nodes: Sequence[Announcement],
     n_blocks: int,
     from_block: int = 0,
     *,
@@ -223,7 +224,7 @@ def plan(
 
 
 def greedy_first_fit(
-    nodes: Sequence[ShardNode],
+    nodes: Sequence[Announcement],
     n_blocks: int,
     from_block: int = 0,
     *,
@@ -250,7 +251,7 @@ def greedy_first_fit(
 
 
 def brute_force(
-    nodes: Sequence[ShardNode],
+    nodes: Sequence[Announcement],
     n_blocks: int,
     from_block: int = 0,
     *,
@@ -287,7 +288,7 @@ def brute_force(
 
 
 def k_disjoint_routes(
-    nodes: Sequence[ShardNode],
+    nodes: Sequence[Announcement],
     n_blocks: int,
     k: int,
     *,
@@ -319,7 +320,7 @@ def k_disjoint_routes(
 
 
 def synthetic_swarm(n_nodes: int = 20, n_blocks: int = 24, *, seed: int = 0, block_mb: int = 1_500,
-                    model: str = "gpt-synthetic") -> list[ShardNode]:
+                    model: str = "gpt-synthetic") -> list[Announcement]:
     """A seeded heterogeneous swarm that covers every block.
 
     Machines are drawn from tiers (memory, throughput): small CPU boxes hold 1-3 blocks,
@@ -332,15 +333,15 @@ def synthetic_swarm(n_nodes: int = 20, n_blocks: int = 24, *, seed: int = 0, blo
         (1_200, 300.0), (2_000, 600.0), (4_000, 1_500.0), (8_000, 4_000.0),
         (16_000, 12_000.0), (24_000, 20_000.0),
     ]
-    nodes: list[ShardNode] = []
+    nodes: list[Announcement] = []
 
-    def make(i: int, start: int | None = None) -> ShardNode:
+    def make(i: int, start: int | None = None) -> Announcement:
         memory, tput = rng.choice(tiers)
         span = max(1, min(n_blocks, memory // block_mb))
         if start is None:
             start = rng.randrange(0, n_blocks - span + 1)
         start = min(start, n_blocks - span)
-        return ShardNode(
+        return Announcement(
             id=f"node{i:02d}", endpoint=f"http://127.0.0.1:{9000 + i}", model=model,
             start=start, end=start + span, memory_mb=memory,
             throughput=round(tput * rng.uniform(0.7, 1.3), 1), ping_ms=round(rng.uniform(2.0, 120.0), 1),
