@@ -86,6 +86,28 @@ class NodeView:
 
 
 @dataclass(frozen=True)
+class ShardView:
+    """One node's announcement of the blocks of a model it serves (`Registry.shards_of`)."""
+    node: str
+    model_id: bytes
+    start: int
+    end: int
+    memory_mb: int
+    throughput: int          # blocks x tokens per second, measured by the node
+    endpoint: str
+    announced_at: int        # block
+
+    def announcement(self, model: str | None = None, ping_ms: float = 0.0):
+        """The route planner's record of this shard (`brainnet.shard.route.Announcement`);
+        `model` is the name the shard servers use (default: the 0x model id)."""
+        from brainnet.shard.route import Announcement
+
+        return Announcement(id=self.node, endpoint=self.endpoint, model=model or "0x" + self.model_id.hex(),
+                            start=self.start, end=self.end, memory_mb=self.memory_mb,
+                            throughput=float(self.throughput), ping_ms=ping_ms)
+
+
+@dataclass(frozen=True)
 class Event:
     name: str
     args: dict
@@ -179,6 +201,19 @@ class Contracts:
         _hash, _registered, mode, tolerance = self.registry.functions.models(model_id).call()
         return mode, tolerance
 
+    def shards(self, model_id: bytes) -> list[ShardView]:
+        """Shard announcements for `model_id` by nodes active now, in announcement order."""
+        return [ShardView(*(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
+                for raw in self.registry.functions.shards_of(model_id).call()]
+
+    def shard_announcements(self, model_id: bytes, model: str | None = None,
+                            pings_ms: dict[str, float] | None = None) -> list:
+        """`shards(model_id)` as route-planner input (`brainnet.shard.route.Announcement`s, id =
+        node address), named `model` (the shard servers' name for it), with the pings the caller
+        measured (by node address; 0 when unknown)."""
+        pings_ms = pings_ms or {}
+        return [s.announcement(model, pings_ms.get(s.node, 0.0)) for s in self.shards(model_id)]
+
     # ------------------------------------------------------------ events
     def events(self, from_block: int, to_block: int) -> list[Event]:
         """Decoded events of all brainnet contracts in [from_block, to_block], in chain order."""
@@ -236,6 +271,20 @@ class Actor:
 
     def withdraw(self) -> Receipt:
         return self._send(self.c.registry.functions.withdraw(), "withdraw", 500_000)
+
+    def set_capabilities(self, capabilities: int) -> Receipt:
+        """Declare CAP_INFERENCE (1) | CAP_TRAINING (2) | CAP_SHARD (4)."""
+        return self._send(self.c.registry.functions.set_capabilities(capabilities), "set_capabilities", 300_000)
+
+    def announce_shard(self, model_id: bytes, start: int, end: int, memory_mb: int, throughput: float,
+                       endpoint: str) -> Receipt:
+        """Announce blocks [start, end) of `model_id` (needs the shard capability); throughput in
+        blocks x tokens per second, rounded to an integer (at least 1)."""
+        return self._send(self.c.registry.functions.announce_shard(
+            model_id, start, end, int(memory_mb), max(1, int(round(throughput))), endpoint), "announce_shard", 600_000)
+
+    def withdraw_shard(self, model_id: bytes) -> Receipt:
+        return self._send(self.c.registry.functions.withdraw_shard(model_id), "withdraw_shard", 600_000)
 
     # inference
     def request(self, model_id: bytes, input_hash: bytes, input_uri: str, fee: int) -> tuple[int, Receipt]:
