@@ -34,7 +34,8 @@ def small_swarms(draw):
     from_block = draw(st.integers(0, n_blocks - 1))
     tokens = draw(st.integers(1, 256))
     activation_bytes = draw(st.integers(0, 1 << 20))
-    return nodes, n_blocks, from_block, dict(tokens=tokens, activation_bytes=activation_bytes)
+    hop_overhead = draw(st.sampled_from([0.0, 0.0, 0.01, 1.0]))
+    return nodes, n_blocks, from_block, dict(tokens=tokens, activation_bytes=activation_bytes, hop_overhead=hop_overhead)
 
 
 def check_route(route: Route, nodes, n_blocks: int, from_block: int, kw: dict) -> None:

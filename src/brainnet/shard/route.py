@@ -11,6 +11,7 @@ planner solves a shortest path over block boundaries 0..n_blocks (Dijkstra):
     cost (seconds) = (b - a) * tokens / n.throughput          compute
                    + activation_bytes / bandwidth             transfer of the activations to n
                    + n.ping_ms / 1000                         latency
+                   + hop_overhead                             a fixed price per hop (default 0)
 
 Input: a list of `Announcement`s (one per node; `brainnet.chain.Contracts.shard_announcements`
 reads them from `Registry.shards_of`). The client (`shard/client.py`) consumes a `Route`: `route.hops` in order, each `Hop` with the
@@ -105,15 +106,17 @@ class CostModel:
     tokens: int = 1                      # tokens in the request (sequence length x batch)
     activation_bytes: int = 0            # bytes sent to every hop (after the codec)
     bandwidth: float = DEFAULT_BANDWIDTH  # bytes per second
+    hop_overhead: float = 0.0            # seconds added per hop (verification prices hops high: fewer nodes per route)
 
     def hop(self, node: Announcement, a: int, b: int) -> float:
-        return (b - a) * self.tokens / node.throughput + self.activation_bytes / self.bandwidth + node.ping_ms / 1000.0
+        return ((b - a) * self.tokens / node.throughput + self.activation_bytes / self.bandwidth
+                + node.ping_ms / 1000.0 + self.hop_overhead)
 
 
 def hop_cost(node: Announcement, a: int, b: int, *, tokens: int = 1, activation_bytes: int = 0,
-             bandwidth: float = DEFAULT_BANDWIDTH) -> float:
+             bandwidth: float = DEFAULT_BANDWIDTH, hop_overhead: float = 0.0) -> float:
     """Seconds to run blocks [a, b) on `node` (see the module docstring)."""
-    return CostModel(tokens, activation_bytes, bandwidth).hop(node, a, b)
+    return CostModel(tokens, activation_bytes, bandwidth, hop_overhead).hop(node, a, b)
 
 
 def _usable(nodes: Iterable[Announcement], n_blocks: int, exclude: Iterable[str]) -> list[Announcement]:
@@ -157,6 +160,7 @@ def plan(
     tokens: int = 1,
     activation_bytes: int = 0,
     bandwidth: float = DEFAULT_BANDWIDTH,
+    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
     through: str | None = None,
 ) -> Route:
@@ -169,7 +173,7 @@ def plan(
     """
     _check_span(n_blocks, from_block)
     usable = _usable(nodes, n_blocks, exclude)
-    cm = CostModel(tokens, activation_bytes, bandwidth)
+    cm = CostModel(tokens, activation_bytes, bandwidth, hop_overhead)
     if through is not None and through not in {n.id for n in usable}:
         raise RouteError(f"node {through} must be on the route but is not announced (or is excluded)")
     # state: (boundary, passed `through` yet); without `through` every state counts as passed
@@ -202,7 +206,7 @@ def plan(
         if through is not None:
             # raises the coverage error if the span is not covered at all
             plan(nodes, n_blocks, from_block, tokens=tokens, activation_bytes=activation_bytes,
-                 bandwidth=bandwidth, exclude=exclude)
+                 bandwidth=bandwidth, hop_overhead=hop_overhead, exclude=exclude)
             raise RouteError(f"no chain covering blocks {from_block}..{n_blocks} can pass through node {through} "
                              "with the nodes left")
         raise _uncovered(usable, n_blocks, from_block)
@@ -231,13 +235,14 @@ def greedy_first_fit(
     tokens: int = 1,
     activation_bytes: int = 0,
     bandwidth: float = DEFAULT_BANDWIDTH,
+    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
 ) -> Route:
     """Baseline: from the current block, take the first announced node (in announcement
     order) that serves it, run it to the end of its range, repeat. Ignores costs."""
     _check_span(n_blocks, from_block)
     excluded = set(exclude)
-    cm = CostModel(tokens, activation_bytes, bandwidth)
+    cm = CostModel(tokens, activation_bytes, bandwidth, hop_overhead)
     hops: list[Hop] = []
     a = from_block
     while a < n_blocks:
@@ -258,13 +263,14 @@ def brute_force(
     tokens: int = 1,
     activation_bytes: int = 0,
     bandwidth: float = DEFAULT_BANDWIDTH,
+    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
     through: str | None = None,
 ) -> Route:
     """The cheapest route by enumerating every chain of hops (exponential: small cases only)."""
     _check_span(n_blocks, from_block)
     usable = _usable(nodes, n_blocks, exclude)
-    cm = CostModel(tokens, activation_bytes, bandwidth)
+    cm = CostModel(tokens, activation_bytes, bandwidth, hop_overhead)
     best: list = [float("inf"), None]
 
     def walk(a: int, cost: float, hops: list[Hop]) -> None:
@@ -295,6 +301,7 @@ def k_disjoint_routes(
     tokens: int = 1,
     activation_bytes: int = 0,
     bandwidth: float = DEFAULT_BANDWIDTH,
+    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
 ) -> list[Route]:
     """k routes covering every block, over pairwise disjoint sets of nodes.
@@ -310,7 +317,7 @@ def k_disjoint_routes(
     for i in range(k):
         try:
             route = plan(nodes, n_blocks, tokens=tokens, activation_bytes=activation_bytes,
-                         bandwidth=bandwidth, exclude=used)
+                         bandwidth=bandwidth, hop_overhead=hop_overhead, exclude=used)
         except RouteError as exc:
             raise RouteError(f"found only {i} of {k} routes over disjoint nodes ({exc}); "
                              "more shard nodes must announce, or verify with fewer routes") from None
