@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from brainnet.cli import account, bench, demo, deploy, devnet, node, request, sim
+    from brainnet.cli import account, bench, demo, deploy, devnet, node, request, shard, sim
 
     app.command("demo", help=demo.__doc__)(demo.demo)
     app.command("deploy", help=deploy.__doc__)(deploy.deploy_cmd)
@@ -29,6 +29,7 @@ def _register() -> None:
     app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
     app.add_typer(sim.app, name="sim", help=sim.__doc__)
     app.add_typer(bench.app, name="bench", help=bench.__doc__)
+    app.add_typer(shard.app, name="shard", help=shard.__doc__)
 
 
 _register()

@@ -46,7 +46,7 @@ MEDIA = "application/x-brainnet-activations"
 
 
 @dataclass
-class ShardNode:
+class ShardServer:
     """The blocks a node serves, with its sessions; `call` is the whole request path minus HTTP."""
 
     model: ShardModel
@@ -61,7 +61,7 @@ class ShardNode:
 
     @classmethod
     def load(cls, model_name: str, memory_mb: float, *, blocks: tuple[int, int] | None = None,
-             start: int = 0, threads: int = 1) -> "ShardNode":
+             start: int = 0, threads: int = 1) -> "ShardServer":
         """Load the range `blocks` (or the longest that fits `memory_mb` from `start`)."""
         model = get_model(model_name)
         if blocks is None:
@@ -139,6 +139,7 @@ class ShardNode:
         meta: dict[str, Any] = {}
         if session is not None:
             meta = {"session": sid, "pos": session.pos}
+        act.pop("mask", None)                  # the caller has it already: it never changes between blocks
         return codec.encode(act, out_codec, block=block, meta=meta), meta
 
     def _session(self, meta: dict[str, Any], start: int, end: int) -> tuple[Session | None, str | None]:
@@ -202,7 +203,7 @@ def sample_activations(model: ShardModel, start: int, tokens: int, batch: int = 
     return act
 
 
-def create_app(node: ShardNode) -> FastAPI:
+def create_app(node: ShardServer) -> FastAPI:
     """The FastAPI app of one shard node."""
     app = FastAPI(title="brainnet shard node", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -237,7 +238,7 @@ def create_app(node: ShardNode) -> FastAPI:
     return app
 
 
-def serve(node: ShardNode, host: str = "127.0.0.1", port: int = 0) -> None:
+def serve(node: ShardServer, host: str = "127.0.0.1", port: int = 0) -> None:
     """Run the node's app under uvicorn in this process until interrupted (binds 127.0.0.1 by default)."""
     import uvicorn
 
