@@ -285,7 +285,8 @@ class NodeDaemon:
             data = self.fetch(sha, self._sources(task))
             self.store.put(data)
         runtime = self.runtimes[task.model_id]
-        output = runtime.run(data)
+        run_task = getattr(runtime, "run_task", None)          # sharded runtimes need the committee
+        output = run_task(data, task.task_id, list(task.members or []), self.address) if run_task else runtime.run(data)
         if self.behaviour in (Behaviour.WRONG, Behaviour.COLLUDING, Behaviour.NEAR_CHEAT):
             output = self._corrupt(task, output)
         return runtime.canonical(output)

@@ -1,0 +1,171 @@
+"""Verified sharded inference on the embedded chain with real shard server processes.
+
+Six nodes each run a MiniLM shard server in its own process (three serve blocks 0:4 —
+embeddings and layers 1-3 —, three serve 4:8 — layers 4-6 and pooling) and announce it in
+the Registry; one of them corrupts its activations. A `minilm-l6` task (near mode, K=3,
+Q=2) draws three of the nodes as its committee; each member carries the input over its own
+route (brainnet.shard.verify: routes of a committee use disjoint nodes, a serving member is
+on its own route), so the six nodes split into three routes and the corrupt node spoils
+exactly one. The two honest routes agree (their embedding equals the local model's), the
+result settles, and the member who carried the corrupt route is slashed."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_account import Account
+
+from brainnet.chain import TOKEN, Contracts, DeployParams, Status, deploy, open_backend
+from brainnet.models.minilm import MiniLMRuntime, package_sha256
+from brainnet.node.api import create_app, serve_in_thread
+from brainnet.node.blobs import BlobStore
+from brainnet.node.daemon import NodeDaemon
+from brainnet.node.journal import Journal
+from brainnet.node.sharded import ShardedMiniLM
+from brainnet.protocol import keccak
+from brainnet.protocol.simhash import fingerprint, hamming, projection_seed
+from brainnet.sdk.client import Client
+
+CAP_INFERENCE, CAP_SHARD = 1, 4
+RANGES = [(0, 4)] * 3 + [(4, 8)] * 3
+CORRUPT = 4                       # index of the corrupting node (serves 4:8)
+STAKE = 1_000 * TOKEN
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+SERVE = r"""
+import json, socket, sys
+import torch
+import uvicorn
+from brainnet.shard.behaviours import apply_behaviour
+from brainnet.shard.server import ShardServer, create_app
+lo, hi, behaviour = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+torch.set_num_threads(1)
+node = apply_behaviour(ShardServer.load("minilm-l6", 512, blocks=(lo, hi)), behaviour)
+node.measure_throughput(16)
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("127.0.0.1", 0))
+print(json.dumps({"endpoint": "http://127.0.0.1:%d" % sock.getsockname()[1], **node.info()}), flush=True)
+uvicorn.Server(uvicorn.Config(create_app(node), log_level="warning", access_log=False)).run(sockets=[sock])
+"""
+
+
+@pytest.fixture(scope="module")
+def shard_servers():
+    env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", SERVE, str(lo), str(hi), "corrupt" if i == CORRUPT else "honest"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for i, (lo, hi) in enumerate(RANGES)]
+    try:
+        infos = []
+        for p in procs:
+            line = p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"a shard server died at start-up: {p.stderr.read()[-2000:]}")
+            infos.append(json.loads(line))
+        yield infos
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="module")
+def network(shard_servers):
+    tmp = tempfile.TemporaryDirectory(prefix="brainnet-shard-verify-")
+    backend = open_backend("embedded")
+    params = DeployParams(committee_size=3, quorum=2, max_levels=1, challenge_window=0,
+                          commit_window=60, reveal_window=60)
+    deployment = deploy(backend, params, {"minilm-l6": (bytes.fromhex(package_sha256()), MiniLMRuntime.tolerance)})
+    contracts = Contracts(backend, deployment)
+    mid = deployment.model_id("minilm-l6")
+    boss = contracts.as_(backend.funder)
+    daemons, servers = [], []
+    for i, info in enumerate(shard_servers):
+        account = Account.from_key(keccak(b"shard verify node %d" % i))
+        boss.signer.transfer_eth(account.address, 10**21)
+        boss.transfer(account.address, STAKE)
+        home = Path(tmp.name) / f"node-{i}"
+        store = BlobStore(home / "blobs")
+        daemon = NodeDaemon(contracts, account, {mid: ShardedMiniLM(contracts)}, Journal(home / "journal.sqlite"), store)
+        server, port = serve_in_thread(create_app(store))
+        servers.append(server)
+        daemon.actor.approve(deployment.addresses["Registry"], STAKE)
+        daemon.actor.register(STAKE, f"http://127.0.0.1:{port}", keccak(b"pk %d" % i), [mid])
+        daemon.actor.set_capabilities(CAP_INFERENCE | CAP_SHARD)
+        daemon.actor.announce_shard(mid, info["start"], info["end"], int(info["memory_mb"]), info["throughput"],
+                                    info["endpoint"])
+        daemons.append(daemon)
+    requester = Account.from_key(keccak(b"shard verify requester"))
+    boss.signer.transfer_eth(requester.address, 10**21)
+    boss.transfer(requester.address, 10_000 * TOKEN)
+
+    def pump():
+        sent = sum(d.step() for d in daemons)
+        if sent == 0:
+            backend.mine(1)
+
+    client = Client(contracts, requester, pump=pump)
+    try:
+        yield contracts, daemons, client
+    finally:
+        for s in servers:
+            s.stop()
+        for d in daemons:
+            d.journal.close()
+        backend.close()
+        tmp.cleanup()
+
+
+def test_shards_are_announced(network, shard_servers):
+    contracts, daemons, _ = network
+    shards = contracts.shards(contracts.deployment.model_id("minilm-l6"))
+    assert [(s.node, s.start, s.end, s.endpoint) for s in shards] == [
+        (d.address, info["start"], info["end"], info["endpoint"]) for d, info in zip(daemons, shard_servers)]
+    assert all(s.throughput > 0 for s in shards)
+
+
+def test_honest_routes_settle_and_the_corrupt_route_is_slashed(network):
+    contracts, daemons, client = network
+    local = MiniLMRuntime.load_from(package_sha256())
+    corrupt_node = daemons[CORRUPT].address
+    texts = ["The engineer repaired a wooden boat in the harbour yesterday.",
+             "Nobody expected the ancient map to be surprisingly cheap."]
+    for text in texts:
+        blob = local.encode_input(text)
+        result = client.infer("minilm-l6", blob)
+        task = contracts.task(result.task_id)
+        assert task.status == Status.SETTLED
+        # the settled embedding is the local model's (honest routes are bit-identical here)
+        expected = local.run(blob)
+        assert float(result.value @ expected) > 0.9999
+        seed = projection_seed(result.task_id, contracts.deployment.model_id("minilm-l6"))
+        assert hamming(bytes(task.result), fingerprint(expected, seed)) <= MiniLMRuntime.tolerance
+        # every member ran its own route; the routes are disjoint and cover all six nodes
+        members = contracts.committee(result.task_id)
+        by_address = {d.address: d for d in daemons}
+        routes = {m: by_address[m].runtimes[task.model_id].routes[result.task_id] for m in members}
+        used = [n for r in routes.values() for n in r.node_ids]
+        assert len(used) == len(set(used)) == 6
+        for m, r in routes.items():
+            assert m in r.node_ids and r.start == 0 and r.end == 8
+        # the member whose route went through the corrupt node dissented and lost stake;
+        # the two honest members agreed and were paid
+        (spoiled,) = [m for m, r in routes.items() if corrupt_node in r.node_ids]
+        assert sorted(result.agreeing) == sorted(m for m in members if m != spoiled)
+        assert hamming(bytes(contracts.revealed_result(result.task_id, spoiled)), bytes(task.result)) > MiniLMRuntime.tolerance
+    slashed = {d.address: contracts.node(d.address).slashes for d in daemons}
+    assert sum(slashed.values()) == len(texts)                       # one dissenter per task, nobody else
+    for d in daemons:
+        if slashed[d.address]:
+            assert contracts.node(d.address).stake < STAKE
