@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from brainnet.errors import BrainnetError
 from brainnet.shard.route import (
     Route, RouteError, Announcement, brute_force, greedy_first_fit, hop_cost, k_disjoint_routes, plan,
-    synthetic_swarm,
+    swarm_comparison, synthetic_swarm,
 )
 
 COST = dict(tokens=128, activation_bytes=128 * 1024 * 2)   # a 128-token fp16 hidden state of width 1024
@@ -177,3 +177,10 @@ def test_k_disjoint_routes_on_the_synthetic_swarm():
         check_route(r, swarm, 24, 0, COST)
         assert not seen & set(r.node_ids)
         seen |= set(r.node_ids)
+
+
+def test_swarm_comparison_reports_the_planner_ahead():
+    report = swarm_comparison(range(3))
+    assert report["nodes"] == 20 and report["blocks"] == 24 and len(report["rows"]) == 3
+    assert all(r["planner_ms"] < r["greedy_ms"] and r["ratio"] > 1 for r in report["rows"])
+    assert report["min_ratio"] > 1 and report["median_ratio"] >= report["min_ratio"]

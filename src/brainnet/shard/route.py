@@ -368,3 +368,22 @@ def synthetic_swarm(n_nodes: int = 20, n_blocks: int = 24, *, seed: int = 0, blo
     if not all(any(n.start <= b < n.end for n in nodes) for b in range(n_blocks)):
         raise RouteError(f"synthetic swarm (seed {seed}) left a block uncovered; try another seed or more nodes")
     return nodes
+
+
+def swarm_comparison(seeds: Iterable[int] = range(10), n_nodes: int = 20, n_blocks: int = 24, *,
+                     tokens: int = 128, activation_bytes: int = 128 * 256 * 4) -> dict:
+    """Planner vs greedy first-fit on synthetic swarms, one row per seed (costs in ms), for
+    benchmarks' JSON: {"rows": [{"seed", "planner_ms", "greedy_ms", "planner_hops",
+    "greedy_hops", "ratio"}], "median_ratio", "min_ratio", "nodes", "blocks"}."""
+    rows = []
+    for seed in seeds:
+        swarm = synthetic_swarm(n_nodes, n_blocks, seed=seed)
+        best = plan(swarm, n_blocks, tokens=tokens, activation_bytes=activation_bytes)
+        greedy = greedy_first_fit(swarm, n_blocks, tokens=tokens, activation_bytes=activation_bytes)
+        rows.append({"seed": seed, "planner_ms": round(best.cost * 1000, 3), "greedy_ms": round(greedy.cost * 1000, 3),
+                     "planner_hops": len(best), "greedy_hops": len(greedy), "ratio": round(greedy.cost / best.cost, 4)})
+    ratios = sorted(r["ratio"] for r in rows)
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return {"nodes": n_nodes, "blocks": n_blocks, "tokens": tokens, "activation_bytes": activation_bytes,
+            "rows": rows, "median_ratio": round(median, 4), "min_ratio": ratios[0] if ratios else None}
