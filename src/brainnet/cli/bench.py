@@ -174,3 +174,55 @@ def _gas_summary(report: dict) -> None:
         u = report["per_task"][key]["unbatched"]
         console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched: null "
                       "(not implemented)")
+
+
+@app.command("shard")
+def shard(
+    requests: int = typer.Option(60, min=1, help="MiniLM requests timed, local and sharded (median of each)."),
+    new_tokens: int = typer.Option(32, min=1, help="Tokens the decoder generates greedily."),
+    svd_sentences: int = typer.Option(32, min=1, help="Sentences behind each SVD cosine."),
+    svd_ranks: list[int] = typer.Option([8, 32, 64, 128, 256], "--svd-rank", help="Ranks in the SVD table (repeatable)."),
+    failover_requests: int = typer.Option(40, min=3, help="Requests in the failover stream (a node dies after a third)."),
+    decoder_memory_mb: list[float] = typer.Option([30.0, 20.0, 2.5, 25.0, 40.0], "--decoder-memory-mb",
+                                                  help="Memory of each decoder node, in order along the blocks "
+                                                       "(repeatable; 4-6 nodes)."),
+    seed: int = typer.Option(0, help="Seed of the generated sentences."),
+    json_out: Path = typer.Option(Path("bench/results/shard.json"), "--json",
+                                  help="Where to write the report ('-' prints it to stdout)."),
+) -> None:
+    """Sharded inference with real node processes: MiniLM local vs 3 nodes, codecs, SVD, decoder KV, failover."""
+    from brainnet.bench.shard import run_shard_bench
+
+    to_stdout = str(json_out) == "-"
+    report = run_shard_bench(requests=requests, new_tokens=new_tokens, svd_sentences=svd_sentences,
+                             svd_ranks=svd_ranks, failover_requests=failover_requests,
+                             decoder_memory_mb=decoder_memory_mb, seed=seed,
+                             out=None if to_stdout else json_out,
+                             progress=(lambda _: None) if to_stdout else (lambda m: console.print(f"[dim]{m}…")))
+    _finish(report, json_out, _shard_summary)
+
+
+def _shard_summary(report: dict) -> None:
+    from rich.table import Table
+
+    m, d, f = report["minilm"], report["decoder"], report["failover"]
+    table = Table(title=f"sharded inference on 127.0.0.1 ({m['requests']} MiniLM requests, {m['hops']} hops)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target")
+    table.add_row("MiniLM local / sharded (int8), median", f"{m['local_ms']:.2f} / {m['sharded_ms']:.2f} ms", "")
+    table.add_row("latency ratio", f"{m['latency_ratio']:.3f}", "<= 1.3")
+    for c in ("fp32", "fp16", "int8"):
+        table.add_row(f"{c}: bytes per request, min cosine", f"{m['bytes'][c]:,.0f}, {m['cosine'][c]:.6f}", "")
+    table.add_row("fp32 / int8 bytes", f"{m['int8_bytes_ratio']:.2f}x", ">= 4x, cosine >= 0.999")
+    table.add_row(f"decoder tokens/s over {d['nodes']} nodes, KV / no KV",
+                  f"{d['tokens_per_s_kv']:.1f} / {d['tokens_per_s_no_kv']:.1f}", "")
+    table.add_row("failover: completed / requests", f"{f['completed']} / {f['requests']}", "all")
+    console.print(table)
+    svd = Table(title="SVD (mixed low-rank) per MiniLM layer: memory vs cosine to dense")
+    for col in ("layer", "rank", "memory MiB", "dense MiB", "cosine"):
+        svd.add_column(col, justify="right")
+    for row in report["svd"]:
+        svd.add_row(str(row["layer"]), str(row["rank"]), f"{row['memory_mb']:.3f}", f"{row['dense_memory_mb']:.3f}",
+                    f"{row['cosine']:.5f}")
+    console.print(svd)

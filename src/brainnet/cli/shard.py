@@ -59,6 +59,7 @@ def serve(
         sock.bind(("127.0.0.1", port))
     except OSError as exc:
         raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc}); pick another --port") from None
+    sock.listen(128)                                  # connections wait in the backlog until uvicorn runs
     bound = sock.getsockname()[1]
     endpoint = f"http://127.0.0.1:{bound}"
     if deployment is not None:

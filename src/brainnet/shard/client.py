@@ -19,6 +19,7 @@ goes on from there.
 """
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -38,6 +39,14 @@ except ImportError:                           # pragma: no cover - older name
     from brainnet.shard.route import ShardNode as Announcement   # type: ignore[no-redef]
 
 RETRYABLE = (httpx.TimeoutException, httpx.TransportError)
+# TCP_NODELAY: httpx writes headers and body separately; with Nagle's algorithm the body then
+# waits for the server's delayed ACK (measured ~3 ms per call on loopback, vs ~0.9 ms without)
+_NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+def http_client(timeout: float) -> httpx.Client:
+    """A keep-alive HTTP client with TCP_NODELAY, for shard calls."""
+    return httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(socket_options=_NODELAY))
 
 
 class ShardCallError(BrainnetError):
@@ -62,7 +71,7 @@ class CallStats:
 def discover(endpoints: Iterable[str], *, timeout: float = 5.0, pings: int = 3) -> list[Announcement]:
     """Ask each endpoint what it serves (GET /shard/info) and measure its ping (best of `pings`)."""
     nodes = []
-    with httpx.Client(timeout=timeout) as http:
+    with http_client(timeout) as http:
         for endpoint in endpoints:
             endpoint = endpoint.rstrip("/")
             best = float("inf")
@@ -99,7 +108,7 @@ class RemoteSequential(nn.Module):
         self.max_failovers = max_failovers
         self.planner = planner
         self.dead: set[str] = set()
-        self.http = httpx.Client(timeout=timeout)
+        self.http = http_client(timeout)
         self.stats = CallStats()
         self._route: Route | None = None
 
