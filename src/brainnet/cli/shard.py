@@ -35,6 +35,8 @@ def serve(
     port: int = typer.Option(0, min=0, max=65535, help="HTTP port on 127.0.0.1 (0 = any free port)."),
     threads: int = typer.Option(1, min=1, help="torch threads for the blocks."),
     bench_tokens: int = typer.Option(32, min=1, help="Tokens of the start-up throughput measurement."),
+    behaviour: str = typer.Option("honest", help="honest | corrupt (adds noise to what it returns: for tests "
+                                                 "and demos of verification)."),
     deployment: Path = typer.Option(None, help="deployment.json: announce the shard in the Registry (optional)."),
     key: Path = typer.Option(None, help="Keystore of the announcing node (with --deployment)."),
     password: str = typer.Option(None, envvar="BRAINNET_PASSWORD", help="Password of --key."),
@@ -51,7 +53,10 @@ def serve(
     from brainnet.shard.server import ShardServer, create_app
 
     torch.set_num_threads(threads)
+    from brainnet.shard.behaviours import apply_behaviour
+
     node = ShardServer.load(model, memory_mb, blocks=_parse_blocks(blocks), start=start, threads=threads)
+    apply_behaviour(node, behaviour)
     node.measure_throughput(bench_tokens)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
