@@ -3,21 +3,23 @@
 Six nodes each run a MiniLM shard server in its own process (three serve blocks 0:4 —
 embeddings and layers 1-3 —, three serve 4:8 — layers 4-6 and pooling) and announce it in
 the Registry; one of them corrupts its activations. A `minilm-l6` task (near mode, K=3,
-Q=2) draws three of the nodes as its committee; each member carries the input over its own
-route (brainnet.shard.verify: routes of a committee use disjoint nodes, a serving member is
-on its own route), so the six nodes split into three routes and the corrupt node spoils
-exactly one. The two honest routes agree (their embedding equals the local model's), the
-result settles, and the member who carried the corrupt route is slashed."""
+Q=2) draws three nodes as its committee; each member carries the input over its own route
+(brainnet.shard.verify: routes of a committee use disjoint nodes, a serving member is on its
+own route), so the six nodes split into three routes and the corrupt node spoils exactly
+one. The two honest routes agree (their embedding equals the local model's), the result
+settles, and the member who carried the corrupt route is slashed: the corrupting node itself
+when it sits on the committee, else the member that relayed through it."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
 from eth_account import Account
 
@@ -51,6 +53,7 @@ node.measure_throughput(16)
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sock.bind(("127.0.0.1", 0))
+sock.listen(128)
 print(json.dumps({"endpoint": "http://127.0.0.1:%d" % sock.getsockname()[1], **node.info()}), flush=True)
 uvicorn.Server(uvicorn.Config(create_app(node), log_level="warning", access_log=False)).run(sockets=[sock])
 """
@@ -81,43 +84,51 @@ def shard_servers():
 
 
 @pytest.fixture(scope="module")
-def network(shard_servers):
+def local():
+    return MiniLMRuntime.load_from(package_sha256())
+
+
+@contextmanager
+def network(shard_servers, members: set[int]):
+    """A fresh chain where the nodes in `members` serve minilm-l6 inference (so they are the
+    committee: K = 3) and every node announces its shard; the others are relays (registered
+    for another model, announcing minilm-l6 blocks)."""
     tmp = tempfile.TemporaryDirectory(prefix="brainnet-shard-verify-")
     backend = open_backend("embedded")
     params = DeployParams(committee_size=3, quorum=2, max_levels=1, challenge_window=0,
                           commit_window=60, reveal_window=60)
-    deployment = deploy(backend, params, {"minilm-l6": (bytes.fromhex(package_sha256()), MiniLMRuntime.tolerance)})
+    deployment = deploy(backend, params, {"minilm-l6": (bytes.fromhex(package_sha256()), MiniLMRuntime.tolerance),
+                                          "other-model": hashlib.sha256(b"another model").digest()})
     contracts = Contracts(backend, deployment)
     mid = deployment.model_id("minilm-l6")
     boss = contracts.as_(backend.funder)
     daemons, servers = [], []
-    for i, info in enumerate(shard_servers):
-        account = Account.from_key(keccak(b"shard verify node %d" % i))
-        boss.signer.transfer_eth(account.address, 10**21)
-        boss.transfer(account.address, STAKE)
-        home = Path(tmp.name) / f"node-{i}"
-        store = BlobStore(home / "blobs")
-        daemon = NodeDaemon(contracts, account, {mid: ShardedMiniLM(contracts)}, Journal(home / "journal.sqlite"), store)
-        server, port = serve_in_thread(create_app(store))
-        servers.append(server)
-        daemon.actor.approve(deployment.addresses["Registry"], STAKE)
-        daemon.actor.register(STAKE, f"http://127.0.0.1:{port}", keccak(b"pk %d" % i), [mid])
-        daemon.actor.set_capabilities(CAP_INFERENCE | CAP_SHARD)
-        daemon.actor.announce_shard(mid, info["start"], info["end"], int(info["memory_mb"]), info["throughput"],
-                                    info["endpoint"])
-        daemons.append(daemon)
-    requester = Account.from_key(keccak(b"shard verify requester"))
-    boss.signer.transfer_eth(requester.address, 10**21)
-    boss.transfer(requester.address, 10_000 * TOKEN)
-
-    def pump():
-        sent = sum(d.step() for d in daemons)
-        if sent == 0:
-            backend.mine(1)
-
-    client = Client(contracts, requester, pump=pump)
     try:
-        yield contracts, daemons, client
+        for i, info in enumerate(shard_servers):
+            account = Account.from_key(keccak(b"shard verify node %d" % i))
+            boss.signer.transfer_eth(account.address, 10**21)
+            boss.transfer(account.address, STAKE)
+            home = Path(tmp.name) / f"node-{i}"
+            store = BlobStore(home / "blobs")
+            daemon = NodeDaemon(contracts, account, {mid: ShardedMiniLM(contracts)}, Journal(home / "journal.sqlite"), store)
+            server, port = serve_in_thread(create_app(store))
+            servers.append(server)
+            daemon.actor.approve(deployment.addresses["Registry"], STAKE)
+            serves = mid if i in members else deployment.model_id("other-model")
+            daemon.actor.register(STAKE, f"http://127.0.0.1:{port}", keccak(b"pk %d" % i), [serves])
+            daemon.actor.set_capabilities(CAP_INFERENCE | CAP_SHARD)
+            daemon.actor.announce_shard(mid, info["start"], info["end"], int(info["memory_mb"]), info["throughput"],
+                                        info["endpoint"])
+            daemons.append(daemon)
+        requester = Account.from_key(keccak(b"shard verify requester"))
+        boss.signer.transfer_eth(requester.address, 10**21)
+        boss.transfer(requester.address, 10_000 * TOKEN)
+
+        def pump():
+            if sum(d.step() for d in daemons) == 0:
+                backend.mine(1)
+
+        yield contracts, daemons, Client(contracts, requester, pump=pump)
     finally:
         for s in servers:
             s.stop()
@@ -127,45 +138,53 @@ def network(shard_servers):
         tmp.cleanup()
 
 
-def test_shards_are_announced(network, shard_servers):
-    contracts, daemons, _ = network
-    shards = contracts.shards(contracts.deployment.model_id("minilm-l6"))
-    assert [(s.node, s.start, s.end, s.endpoint) for s in shards] == [
-        (d.address, info["start"], info["end"], info["endpoint"]) for d, info in zip(daemons, shard_servers)]
-    assert all(s.throughput > 0 for s in shards)
+def run_task(contracts, daemons, client, local, text: str):
+    """Request one embedding; check it settled on the local model's value over disjoint routes.
+    Returns (committee, member -> route, agreeing members)."""
+    blob = local.encode_input(text)
+    result = client.infer("minilm-l6", blob)
+    task = contracts.task(result.task_id)
+    assert task.status == Status.SETTLED
+    expected = local.run(blob)
+    assert float(result.value @ expected) > 0.9999            # honest routes are bit-identical to local here
+    seed = projection_seed(result.task_id, contracts.deployment.model_id("minilm-l6"))
+    assert hamming(bytes(task.result), fingerprint(expected, seed)) <= MiniLMRuntime.tolerance
+    members = contracts.committee(result.task_id)
+    by_address = {d.address: d for d in daemons}
+    routes = {m: by_address[m].runtimes[task.model_id].routes[result.task_id] for m in members}
+    used = [n for r in routes.values() for n in r.node_ids]
+    assert len(used) == len(set(used)) == 6                    # disjoint, and all six nodes carry a route
+    for m, r in routes.items():
+        assert m in r.node_ids and (r.start, r.end) == (0, 8) and len(r) == 2
+    spoiled = [m for m, r in routes.items() if daemons[CORRUPT].address in r.node_ids]
+    assert len(spoiled) == 1
+    assert hamming(bytes(contracts.revealed_result(result.task_id, spoiled[0])), bytes(task.result)) \
+        > MiniLMRuntime.tolerance
+    assert sorted(result.agreeing) == sorted(m for m in members if m != spoiled[0])
+    return members, routes, spoiled[0]
 
 
-def test_honest_routes_settle_and_the_corrupt_route_is_slashed(network):
-    contracts, daemons, client = network
-    local = MiniLMRuntime.load_from(package_sha256())
-    corrupt_node = daemons[CORRUPT].address
-    texts = ["The engineer repaired a wooden boat in the harbour yesterday.",
-             "Nobody expected the ancient map to be surprisingly cheap."]
-    for text in texts:
-        blob = local.encode_input(text)
-        result = client.infer("minilm-l6", blob)
-        task = contracts.task(result.task_id)
-        assert task.status == Status.SETTLED
-        # the settled embedding is the local model's (honest routes are bit-identical here)
-        expected = local.run(blob)
-        assert float(result.value @ expected) > 0.9999
-        seed = projection_seed(result.task_id, contracts.deployment.model_id("minilm-l6"))
-        assert hamming(bytes(task.result), fingerprint(expected, seed)) <= MiniLMRuntime.tolerance
-        # every member ran its own route; the routes are disjoint and cover all six nodes
-        members = contracts.committee(result.task_id)
-        by_address = {d.address: d for d in daemons}
-        routes = {m: by_address[m].runtimes[task.model_id].routes[result.task_id] for m in members}
-        used = [n for r in routes.values() for n in r.node_ids]
-        assert len(used) == len(set(used)) == 6
-        for m, r in routes.items():
-            assert m in r.node_ids and r.start == 0 and r.end == 8
-        # the member whose route went through the corrupt node dissented and lost stake;
-        # the two honest members agreed and were paid
-        (spoiled,) = [m for m, r in routes.items() if corrupt_node in r.node_ids]
-        assert sorted(result.agreeing) == sorted(m for m in members if m != spoiled)
-        assert hamming(bytes(contracts.revealed_result(result.task_id, spoiled)), bytes(task.result)) > MiniLMRuntime.tolerance
-    slashed = {d.address: contracts.node(d.address).slashes for d in daemons}
-    assert sum(slashed.values()) == len(texts)                       # one dissenter per task, nobody else
-    for d in daemons:
-        if slashed[d.address]:
-            assert contracts.node(d.address).stake < STAKE
+def test_a_corrupting_member_is_slashed(shard_servers, local):
+    # members: two nodes of 0:4 and the corrupting node of 4:8; relays: the rest
+    with network(shard_servers, {0, 1, CORRUPT}) as (contracts, daemons, client):
+        shards = contracts.shards(contracts.deployment.model_id("minilm-l6"))
+        assert [(s.node, s.start, s.end, s.endpoint) for s in shards] == [
+            (d.address, info["start"], info["end"], info["endpoint"]) for d, info in zip(daemons, shard_servers)]
+        assert all(s.throughput > 0 for s in shards)
+        members, routes, spoiled = run_task(contracts, daemons, client, local,
+                                            "The engineer repaired a wooden boat in the harbour yesterday.")
+        assert sorted(members) == sorted(daemons[i].address for i in (0, 1, CORRUPT))
+        assert spoiled == daemons[CORRUPT].address              # it ran its own route and lost
+        slashed = {i for i, d in enumerate(daemons) if contracts.node(d.address).slashes}
+        assert slashed == {CORRUPT} and contracts.node(spoiled).stake < STAKE
+        assert all(contracts.claimable(daemons[i].address) > 0 for i in (0, 1))
+
+
+def test_a_corrupting_relay_costs_the_member_who_carried_it(shard_servers, local):
+    # members: the three nodes of 0:4; the nodes of 4:8 (one corrupting) are relays
+    with network(shard_servers, {0, 1, 2}) as (contracts, daemons, client):
+        members, routes, spoiled = run_task(contracts, daemons, client, local,
+                                            "Nobody expected the ancient map to be surprisingly cheap.")
+        slashed = {d.address for d in daemons if contracts.node(d.address).slashes}
+        assert slashed == {spoiled} and spoiled != daemons[CORRUPT].address
+        assert all(contracts.claimable(m) > 0 for m in members if m != spoiled)
