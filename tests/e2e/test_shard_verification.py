@@ -1,7 +1,8 @@
 """Verified sharded inference on the embedded chain with real shard server processes.
 
-Six nodes each run a MiniLM shard server in its own process (three serve blocks 0:4 —
-embeddings and layers 1-3 —, three serve 4:8 — layers 4-6 and pooling) and announce it in
+Six nodes each run a MiniLM shard server in its own process (`brainnet shard serve`; three
+serve blocks 0:4 — embeddings and layers 1-3 —, three serve 4:8 — layers 4-6 and pooling)
+and announce it in
 the Registry; one of them corrupts its activations. A `minilm-l6` task (near mode, K=3,
 Q=2) draws three nodes as its committee; each member carries the input over its own route
 (brainnet.shard.verify: routes of a committee use disjoint nodes, a serving member is on its
@@ -40,37 +41,23 @@ CORRUPT = 4                       # index of the corrupting node (serves 4:8)
 STAKE = 1_000 * TOKEN
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
-SERVE = r"""
-import json, socket, sys
-import torch
-import uvicorn
-from brainnet.shard.behaviours import apply_behaviour
-from brainnet.shard.server import ShardServer, create_app
-lo, hi, behaviour = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-torch.set_num_threads(1)
-node = apply_behaviour(ShardServer.load("minilm-l6", 512, blocks=(lo, hi)), behaviour)
-node.measure_throughput(16)
-sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-sock.bind(("127.0.0.1", 0))
-sock.listen(128)
-print(json.dumps({"endpoint": "http://127.0.0.1:%d" % sock.getsockname()[1], **node.info()}), flush=True)
-uvicorn.Server(uvicorn.Config(create_app(node), log_level="warning", access_log=False)).run(sockets=[sock])
-"""
-
 
 @pytest.fixture(scope="module")
-def shard_servers():
+def shard_servers(tmp_path_factory):
     env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1")
-    procs = [subprocess.Popen([sys.executable, "-c", SERVE, str(lo), str(hi), "corrupt" if i == CORRUPT else "honest"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    logs = [open(tmp_path_factory.mktemp("shard-logs") / f"node-{i}.err", "w+") for i in range(len(RANGES))]
+    procs = [subprocess.Popen([sys.executable, "-m", "brainnet.cli.main", "shard", "serve", "--model", "minilm-l6",
+                               "--blocks", f"{lo}:{hi}", "--memory-mb", "512", "--port", "0", "--bench-tokens", "16",
+                               "--behaviour", "corrupt" if i == CORRUPT else "honest"],
+                              stdout=subprocess.PIPE, stderr=logs[i], text=True, env=env)
              for i, (lo, hi) in enumerate(RANGES)]
     try:
         infos = []
-        for p in procs:
+        for p, log in zip(procs, logs):
             line = p.stdout.readline()
             if not line:
-                raise RuntimeError(f"a shard server died at start-up: {p.stderr.read()[-2000:]}")
+                log.seek(0)
+                raise RuntimeError(f"a shard server died at start-up: {log.read()[-2000:]}")
             infos.append(json.loads(line))
         yield infos
     finally:
@@ -81,6 +68,8 @@ def shard_servers():
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        for log in logs:
+            log.close()
 
 
 @pytest.fixture(scope="module")
