@@ -38,7 +38,7 @@ from torch import nn
 
 from brainnet.errors import ModelError
 from brainnet.models.weights import (read_ref, read_weights, sha256_hex, store_weights, weights_from_bytes,
-                                     weights_to_bytes, write_ref)
+                                     weights_path, weights_to_bytes, write_ref)
 
 Activations = dict[str, torch.Tensor]
 MODELS = ("minilm-l6", "decoder")
@@ -364,12 +364,8 @@ def generate_decoder_state(cfg: DecoderConfig) -> dict[str, torch.Tensor]:
 def decoder_weights(cfg: DecoderConfig = DecoderConfig(), cache_dir: Path | str | None = None) -> str:
     """sha256 of the decoder's weights file, generating and storing it on first use."""
     digest = read_ref(cfg.recipe(), cache_dir)
-    if digest is not None:
-        try:
-            read_weights(digest, cache_dir)
-            return digest
-        except ModelError:
-            pass                                   # missing or corrupted: generate again
+    if digest is not None and weights_path(digest, cache_dir).exists():
+        return digest                              # read_weights checks the hash when the blocks load
     digest = store_weights(weights_to_bytes(generate_decoder_state(cfg)), cache_dir)
     write_ref(cfg.recipe(), digest, cache_dir)
     return digest
@@ -387,7 +383,8 @@ def build_decoder_blocks(cfg: DecoderConfig, indices: Sequence[int], *, weights_
         module = _decoder_module(cfg, index)
         prefix = f"{index}."
         try:
-            module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)},
+                                   assign=True)               # the file's tensors, not copies
         except RuntimeError as exc:
             raise ModelError(f"decoder weights {digest} do not fit block {index}: {exc}") from None
         module.index = index
@@ -414,8 +411,21 @@ class ShardModel:
         return sum(self.block_bytes[start:end])
 
 
-def _sizes(modules: Sequence[Block]) -> list[int]:
-    return [m.nbytes() for m in modules]
+def minilm_block_bytes(cfg: BertConfig) -> list[int]:
+    """fp32 bytes of each MiniLM block, from the config (no weights loaded)."""
+    d, inner = cfg.hidden_size, cfg.intermediate_size
+    embed = (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * d + 2 * d
+    layer = 4 * (d * d + d) + 2 * 2 * d + (d * inner + inner) + (inner * d + d)
+    return [4 * embed] + [4 * layer] * cfg.num_hidden_layers + [0]
+
+
+def decoder_block_bytes(cfg: DecoderConfig) -> list[int]:
+    """fp32 bytes of each decoder block, from the config."""
+    d, v = cfg.d_model, cfg.vocab_size
+    embed = (v + cfg.max_tokens) * d
+    layer = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d + (4 * d * d + 4 * d) + (4 * d * d + d)
+    head = 2 * d + v * d
+    return [4 * embed] + [4 * layer] * cfg.n_layers + [4 * head]
 
 
 @lru_cache(maxsize=4)
@@ -423,16 +433,11 @@ def get_model(name: str, decoder: DecoderConfig = DecoderConfig()) -> ShardModel
     """The sharded model `name` ("minilm-l6" or "decoder")."""
     if name == "minilm-l6":
         cfg = _minilm_config()
-        n = cfg.num_hidden_layers + 2
-        with torch.device("meta"):
-            sizes = _sizes([BertEmbeddings(cfg)] + [BertLayer(cfg) for _ in range(n - 2)] + [MeanPoolNormalize()])
-        return ShardModel(name, n, sizes, lambda idx: [build_minilm_block(i) for i in idx],
-                          cfg.hidden_size, cfg.vocab_size, True)
+        return ShardModel(name, cfg.num_hidden_layers + 2, minilm_block_bytes(cfg),
+                          lambda idx: [build_minilm_block(i) for i in idx], cfg.hidden_size, cfg.vocab_size, True)
     if name == "decoder":
-        with torch.device("meta"):
-            sizes = _sizes([_decoder_module(decoder, i) for i in range(decoder.n_blocks)])
-        return ShardModel(name, decoder.n_blocks, sizes, lambda idx: build_decoder_blocks(decoder, idx),
-                          decoder.d_model, decoder.vocab_size, False)
+        return ShardModel(name, decoder.n_blocks, decoder_block_bytes(decoder),
+                          lambda idx: build_decoder_blocks(decoder, idx), decoder.d_model, decoder.vocab_size, False)
     raise ModelError(f"unknown sharded model {name!r}; choose one of {', '.join(MODELS)}")
 
 

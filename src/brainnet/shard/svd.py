@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from brainnet.errors import ConfigError
+from brainnet.models.weights import deterministic
 from brainnet.shard.blocks import Block, ShardModel
 
 FLOAT_BYTES = 4
@@ -105,12 +106,13 @@ def fit_rank(block: Block, budget_bytes: int, outlier_fraction: float = DEFAULT_
 def lowrank_block(block: Block, rank: int, outlier_fraction: float = DEFAULT_OUTLIER_FRACTION) -> Block:
     """A copy of `block` whose linear layers are rank-`rank` mixed decompositions."""
     low = copy.deepcopy(block)
-    for name, lin in _linears(low):
-        parent = low
-        *path, leaf = name.split(".")
-        for part in path:
-            parent = getattr(parent, part)
-        setattr(parent, leaf, LowRankLinear(lin, rank, outlier_fraction))
+    with deterministic(threads=1):     # one thread: SVDs on 2 busy cores were 50x slower with 2 (measured)
+        for name, lin in _linears(low):
+            parent = low
+            *path, leaf = name.split(".")
+            for part in path:
+                parent = getattr(parent, part)
+            setattr(parent, leaf, LowRankLinear(lin, rank, outlier_fraction))
     low.index = block.index
     return low.eval()
 
