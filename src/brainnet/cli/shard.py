@@ -100,3 +100,123 @@ def _run(app_, sock) -> None:
 
     config = uvicorn.Config(app_, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])      # stops cleanly on SIGINT / SIGTERM
+
+
+# ---------------------------------------------------------------- routes
+SYNTHETIC_BLOCKS = 24
+SYNTHETIC_WIDTH = 1024
+
+
+def _ping_ms(endpoint: str, timeout: float = 2.0) -> float | None:
+    """Best of three GET /health round trips, in ms; None when the node does not answer."""
+    import time
+
+    import httpx
+
+    best = None
+    with httpx.Client(timeout=timeout) as http:
+        for _ in range(3):
+            t0 = time.perf_counter()
+            try:
+                http.get(f"{endpoint.rstrip('/')}/health").raise_for_status()
+            except httpx.HTTPError:
+                return None
+            ms = (time.perf_counter() - t0) * 1000
+            best = ms if best is None else min(best, ms)
+    return best
+
+
+def _route_json(route) -> dict:
+    return {"cost_ms": round(route.cost * 1000, 3), "hops": [
+        {"node": h.node_id, "endpoint": h.endpoint, "blocks": f"{h.start}:{h.end}", "cost_ms": round(h.cost * 1000, 3)}
+        for h in route.hops]}
+
+
+@app.command("routes")
+def routes(
+    model: str = typer.Option("minilm-l6", help="Sharded model: minilm-l6 or decoder."),
+    deployment: Path = typer.Option(None, help="deployment.json: plan over the shards announced in its Registry "
+                                               "(pings to their endpoints are measured; silent nodes are left out)."),
+    endpoint: list[str] = typer.Option(None, "--endpoint", help="A shard server URL to ask directly (repeat the flag)."),
+    synthetic: int = typer.Option(0, min=0, help="Plan over a seeded synthetic heterogeneous swarm of this many "
+                                                 f"nodes ({SYNTHETIC_BLOCKS} blocks) instead."),
+    seed: int = typer.Option(0, help="Seed of --synthetic."),
+    tokens: int = typer.Option(128, min=1, help="Tokens per request: prices the compute."),
+    codec_name: str = typer.Option("int8", "--codec", help="Activation codec fp32 | fp16 | int8: prices the transfer."),
+    bandwidth_mbps: float = typer.Option(1000.0, min=0.001, help="Bandwidth between nodes, Mbit/s."),
+    k: int = typer.Option(1, min=1, help="Also plan k routes over disjoint nodes (what verification needs)."),
+    json_path: Path = typer.Option(None, "--json", help="Write the plan as JSON here ('-' for stdout)."),
+) -> None:
+    """Plan the cheapest route through a model's blocks over shard nodes, beside greedy first-fit.
+
+    The planner is a shortest path over block boundaries (cost = compute from the announced
+    throughput + transfer of the activations + ping). Give exactly one source of nodes:
+    --deployment (the Registry's announcements), --endpoint (ask servers) or --synthetic N.
+    """
+    from rich.table import Table
+
+    from brainnet.cli.common import console, write_json
+    from brainnet.errors import ConfigError
+    from brainnet.shard.codec import CODECS, DEFAULT_BLOCK
+    from brainnet.shard.route import greedy_first_fit, k_disjoint_routes, plan, synthetic_swarm
+
+    sources = [deployment is not None, bool(endpoint), synthetic > 0]
+    if sum(sources) != 1:
+        raise ConfigError("give exactly one source of shard nodes: --deployment FILE, --endpoint URL (repeatable) "
+                          "or --synthetic N")
+    if codec_name not in CODECS:
+        raise ConfigError(f"--codec {codec_name!r}: choose one of {', '.join(CODECS)}")
+    unreachable: list[str] = []
+    if synthetic:
+        nodes, n_blocks, width, source = synthetic_swarm(synthetic, SYNTHETIC_BLOCKS, seed=seed), SYNTHETIC_BLOCKS, \
+            SYNTHETIC_WIDTH, f"synthetic swarm of {synthetic} nodes, seed {seed}"
+    else:
+        from brainnet.shard.blocks import get_model
+
+        shard_model = get_model(model)
+        n_blocks, width = shard_model.n_blocks, shard_model.width
+        if endpoint:
+            from brainnet.shard.client import discover
+
+            nodes, source = [n for n in discover(endpoint) if n.model == model], f"{len(endpoint)} endpoints"
+        else:
+            from brainnet.chain import Contracts, Deployment, open_backend
+
+            dep = Deployment.load(deployment)
+            if dep.chain == "embedded":
+                raise ConfigError("this deployment lives on an embedded chain inside another process; use anvil or rpc")
+            contracts = Contracts(open_backend(dep.chain), dep)
+            announced = contracts.shard_announcements(dep.model_id(model), model)
+            nodes = []
+            for n in announced:
+                ping = _ping_ms(n.endpoint)
+                if ping is None:
+                    unreachable.append(n.id)
+                else:
+                    nodes.append(type(n)(**{**n.__dict__, "ping_ms": ping}))
+            source = f"Registry {dep.addresses['Registry']} ({len(announced)} announced)"
+    per_value = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0 + 4.0 / DEFAULT_BLOCK}[codec_name]
+    cost = dict(tokens=tokens, activation_bytes=int(tokens * width * per_value), bandwidth=bandwidth_mbps * 1e6 / 8)
+    best = plan(nodes, n_blocks, **cost)
+    greedy = greedy_first_fit(nodes, n_blocks, **cost)
+    disjoint = k_disjoint_routes(nodes, n_blocks, k, **cost) if k > 1 else []
+    out = {"model": model if not synthetic else "synthetic", "source": source, "nodes": len(nodes),
+           "blocks": n_blocks, "unreachable": unreachable, **cost, "route": _route_json(best),
+           "greedy": _route_json(greedy), "greedy_over_planner": round(greedy.cost / best.cost, 4),
+           "disjoint": [_route_json(r) for r in disjoint]}
+    if json_path is not None:
+        write_json(json_path, out)
+        if str(json_path) == "-":
+            return
+    table = Table(title=f"cheapest route over {len(nodes)} nodes ({source})")
+    for col in ("node", "endpoint", "blocks", "cost ms"):
+        table.add_column(col)
+    for h in best.hops:
+        table.add_row(h.node_id, h.endpoint, f"{h.start}:{h.end}", f"{h.cost * 1000:.1f}")
+    console.print(table)
+    console.print(f"planner {best.cost * 1000:.1f} ms in {len(best)} hops; greedy first-fit {greedy.cost * 1000:.1f} ms "
+                  f"in {len(greedy)} hops ({greedy.cost / best.cost:.2f}x)")
+    for i, r in enumerate(disjoint):
+        console.print(f"disjoint route {i + 1}: {' -> '.join(r.node_ids)} ({r.cost * 1000:.1f} ms)")
+    if unreachable:
+        err_console.print(f"left out (no answer to /health): {', '.join(unreachable)}")
