@@ -60,3 +60,35 @@ def test_not_enough_disjoint_nodes_is_a_clear_error():
         assign_routes(swarm(), 8, ["0xa0", "0xa0"])
     with pytest.raises(RouteError, match="not on the committee"):
         route_of(swarm(), 8, ["0xa0"], "0xb0")
+
+
+@st.composite
+def committees_over_swarms(draw):
+    n_blocks = draw(st.integers(1, 6))
+    nodes = []
+    for i in range(draw(st.integers(1, 8))):
+        start = draw(st.integers(0, n_blocks - 1))
+        nodes.append(Announcement(f"0x{i:02x}", f"http://n{i}", "m", start, draw(st.integers(start + 1, n_blocks)),
+                                  throughput=draw(st.floats(10.0, 1e4)), ping_ms=draw(st.floats(0.0, 50.0))))
+    pool = [n.id for n in nodes] + ["0xf0", "0xf1", "0xf2"]          # members that serve no blocks
+    committee = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
+    return nodes, n_blocks, committee
+
+
+@settings(max_examples=200, deadline=None)
+@given(committees_over_swarms())
+def test_assigned_routes_are_disjoint_and_hold_their_member(case):
+    nodes, n_blocks, committee = case
+    try:
+        routes = assign_routes(nodes, n_blocks, committee)
+    except RouteError:
+        return                                      # not enough disjoint coverage: a clear error, checked above
+    assert list(routes) == committee
+    seen: set[str] = set()
+    serving = {n.id for n in nodes}
+    for member, route in routes.items():
+        assert (route.start, route.end) == (0, n_blocks)
+        assert not seen & set(route.node_ids)
+        seen |= set(route.node_ids)
+        assert (member in route.node_ids) == (member in serving)
+        assert not (set(committee) - {member}) & set(route.node_ids)    # no other member on my route
