@@ -13,11 +13,13 @@ planner solves a shortest path over block boundaries 0..n_blocks (Dijkstra):
                    + n.ping_ms / 1000                         latency
                    + hop_overhead                             a fixed price per hop (default 0)
 
-Input: a list of `Announcement`s (one per node; `brainnet.chain.Contracts.shard_announcements`
-reads them from `Registry.shards_of`). The client (`shard/client.py`) consumes a `Route`: `route.hops` in order, each `Hop` with the
-`endpoint` to POST activations to and the half-open block range `[start, end)` it runs
-there (`/shard/{model}/{start}:{end}`). On a failure the client plans again with
-`plan(..., from_block=<last completed boundary>, exclude={failed node ids})`.
+Input: a list of `Announcement`s, one per node (`brainnet.chain.Contracts.shard_announcements`
+reads them from `Registry.shards_of`; `shard.client.discover` asks servers directly).
+Output: a `Route` (`shard/client.py` consumes it): `route.hops` in order, each `Hop` with
+the `endpoint` to POST activations to and the half-open block range `[start, end)` it runs
+there (`/shard/{model}/{start}:{end}`); `route.cost` in seconds. On a failure the client
+plans again with `plan(..., from_block=<last completed boundary>, exclude={failed node ids})`.
+`through=<node id>` forces a node onto the route (verification: a member on its own route).
 
 Also here, for comparison and verification:
 - `greedy_first_fit`: the naive baseline (take the first announced node that serves the
