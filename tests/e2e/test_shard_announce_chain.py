@@ -107,3 +107,13 @@ def test_cli_routes_needs_one_source():
     assert result.exit_code != 0 and "exactly one source" in str(result.exception)
     result = CliRunner().invoke(app, ["shard", "routes", "--synthetic", "20", "--json", "-"])
     assert result.exit_code == 0 and json.loads(result.stdout)["greedy_over_planner"] > 1
+
+
+def test_node_start_refuses_a_model_that_cannot_run_sharded():
+    from typer.testing import CliRunner
+
+    from brainnet.cli.main import app
+
+    result = CliRunner().invoke(app, ["node", "start", "--deployment", "d.json", "--key", "k", "--password", "p",
+                                      "--sharded", "decoder"])
+    assert result.exit_code != 0 and "only minilm-l6 can run sharded" in str(result.exception)

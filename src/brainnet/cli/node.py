@@ -23,6 +23,9 @@ def start(
     behaviour: str = typer.Option("honest", help="honest | wrong | colluding | near-cheat | lazy | late | offline "
                                                  "(ways to fail, for tests and demos)."),
     poll: float = typer.Option(0.5, min=0.05, help="Seconds between looks at the chain."),
+    sharded: list[str] = typer.Option(None, "--sharded", help="A model to run over the shard servers announced in the "
+                                      "Registry instead of locally (minilm-l6; repeatable): each task goes over this "
+                                      "member's own route, disjoint from the other members' routes."),
 ) -> None:
     """Start a node; it registers itself with --stake if it is not registered yet. Ctrl-C stops it cleanly."""
     from brainnet.chain import TOKEN, Contracts, Deployment, open_backend
@@ -33,8 +36,12 @@ def start(
     from brainnet.node.daemon import Behaviour, NodeDaemon
     from brainnet.node.journal import Journal
     from brainnet.node.keys import load_key, x25519_public
+    from brainnet.node.sharded import SHARDED_RUNTIMES
     from brainnet.paths import home as brainnet_home
 
+    unknown = set(sharded or ()) - set(SHARDED_RUNTIMES)
+    if unknown:
+        raise ConfigError(f"--sharded {', '.join(sorted(unknown))}: only {', '.join(SHARDED_RUNTIMES)} can run sharded")
     try:
         behaviour_ = Behaviour(behaviour)
     except ValueError:
@@ -42,11 +49,14 @@ def start(
     dep = Deployment.load(deployment)
     if dep.chain == "embedded":
         raise ConfigError("this deployment lives on an embedded chain inside another process; use an anvil or rpc deployment")
+    if set(sharded or ()) - set(dep.models):
+        raise ConfigError(f"--sharded {', '.join(sorted(set(sharded) - set(dep.models)))}: not a model of this "
+                          f"deployment (it has {', '.join(dep.models) or 'none'})")
     account = load_key(key, password)
     contracts = Contracts(open_backend(dep.chain), dep)
     runtimes = {}
     for name, info in dep.models.items():
-        runtime = get_model(name)
+        runtime = SHARDED_RUNTIMES[name](contracts) if name in (sharded or ()) else get_model(name)
         onchain = contracts.model_weights_hash(dep.model_id(name))
         if onchain != runtime.weights_hash:
             raise ModelError(f"local weights of {name} ({runtime.weights_hash.hex()[:12]}) differ from the chain's "

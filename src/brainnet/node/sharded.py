@@ -97,3 +97,6 @@ class ShardedMiniLM(MiniLMRuntime):
             remote.close()
         self.routes[task_id] = route
         return out[0].detach().float().numpy()
+
+
+SHARDED_RUNTIMES = {ShardedMiniLM.name: ShardedMiniLM}   # model name -> runtime class (`brainnet node start --sharded`)
