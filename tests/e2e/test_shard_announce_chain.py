@@ -41,8 +41,12 @@ def chain():
 def test_announce_and_read_back_into_the_planner(chain):
     contracts, actors, _ = chain
     mid = contracts.deployment.model_id(MODEL)
-    with pytest.raises(ContractRevert, match="registry: declare the shard capability first"):
-        actors[0].announce_shard(mid, 0, 4, 512, 1000.0, "http://127.0.0.1:9000")
+    # the binding declares the shard capability when the node has not (the contract insists on it)
+    assert contracts.capabilities(actors[0].address) == CAP_INFERENCE
+    actors[0].announce_shard(mid, 0, 4, 512, 1000.0, "http://127.0.0.1:9000")
+    assert contracts.capabilities(actors[0].address) == CAP_INFERENCE | CAP_SHARD
+    with pytest.raises(ContractRevert, match="registry: empty block range"):
+        actors[0].announce_shard(mid, 4, 4, 512, 1000.0, "http://127.0.0.1:9000")
     ranges = [(0, 4), (4, 8), (0, 8), (2, 6)]
     for i, (actor, (a, b)) in enumerate(zip(actors, ranges)):
         actor.set_capabilities(CAP_INFERENCE | CAP_SHARD)

@@ -23,6 +23,7 @@ from brainnet.errors import ConfigError
 # EIP-7825 caps one transaction at 2**24 gas; draws and finalizes of the largest escalation
 # levels need the most (see docs/architecture.md, known limits).
 MAX_TX_GAS = 2**24
+CAP_INFERENCE, CAP_TRAINING, CAP_SHARD = 1, 2, 4     # Registry capability bits
 
 
 class Status(IntFlag):
@@ -201,6 +202,10 @@ class Contracts:
         _hash, _registered, mode, tolerance = self.registry.functions.models(model_id).call()
         return mode, tolerance
 
+    def capabilities(self, address: str) -> int:
+        """CAP_* bits the node declared: 1 inference, 2 training, 4 shard."""
+        return self.registry.functions.capabilities(address).call()
+
     def shards(self, model_id: bytes) -> list[ShardView]:
         """Shard announcements for `model_id` by nodes active now, in announcement order."""
         return [ShardView(*(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
@@ -278,8 +283,11 @@ class Actor:
 
     def announce_shard(self, model_id: bytes, start: int, end: int, memory_mb: int, throughput: float,
                        endpoint: str) -> Receipt:
-        """Announce blocks [start, end) of `model_id` (needs the shard capability); throughput in
-        blocks x tokens per second, rounded to an integer (at least 1)."""
+        """Announce blocks [start, end) of `model_id`, declaring the shard capability first when the
+        node has not; throughput in blocks x tokens per second, rounded to an integer (at least 1)."""
+        caps = self.c.capabilities(self.address)
+        if self.c.node(self.address).index != 0 and not caps & CAP_SHARD:
+            self.set_capabilities(caps | CAP_SHARD)
         return self._send(self.c.registry.functions.announce_shard(
             model_id, start, end, int(memory_mb), max(1, int(round(throughput))), endpoint), "announce_shard", 600_000)
 
