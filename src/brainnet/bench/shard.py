@@ -14,7 +14,10 @@ One run, side by side:
   block serves a low-rank one), with the KV cache and without (the prefix recomputed at
   every step); tokens per second.
 * failover: a stream of MiniLM requests over 3 nodes plus a spare; the middle node of the
-  route is killed (SIGKILL) while requests are flowing; requests completed.
+  route is killed (SIGKILL) while a request is in flight (after its first hop, before its
+  second); requests completed.
+* routing: the planner vs greedy first-fit on seeded 20-node synthetic swarms
+  (`brainnet.shard.route.swarm_comparison`).
 """
 from __future__ import annotations
 
@@ -259,13 +262,21 @@ def bench_failover(endpoints: Sequence[str], victim: Callable[[str], None], sent
     first_route = remote.route().node_ids
     target = first_route[len(first_route) // 2]
     completed, failovers, worst = 0, 0, 1.0
-    killer: threading.Timer | None = None
+    armed = {"now": False}
+    post = remote._post
+
+    def post_and_maybe_kill(hop, act, meta):
+        # the request in flight has finished its first hop and is about to reach the victim
+        if armed["now"] and hop.endpoint == target:
+            armed["now"] = False
+            victim(target)
+        return post(hop, act, meta)
+
+    remote._post = post_and_maybe_kill
     try:
         for i, s in enumerate(sentences):
             x = tok([s])
-            if i == kill_after:                     # kill while this request is on its way
-                killer = threading.Timer(0.002, victim, args=(target,))
-                killer.start()
+            armed["now"] = i == kill_after
             try:
                 out = remote(x["ids"], x["mask"])[0]
             except BrainnetError:
@@ -274,8 +285,6 @@ def bench_failover(endpoints: Sequence[str], victim: Callable[[str], None], sent
             failovers += remote.stats.failovers
             worst = min(worst, float(_cos(out, local(x["ids"], x["mask"])[0])))
     finally:
-        if killer is not None:
-            killer.join()
         remote.close()
     progress("failover done")
     return {"requests": len(sentences), "completed": completed, "failovers": failovers, "killed": target,
@@ -323,6 +332,9 @@ def run_shard_bench(*, requests: int = 60, new_tokens: int = 32, svd_sentences: 
         stack.callback(lambda: [n.stop() for n in decoder])
         report["decoder"] = bench_decoder([n.endpoint for n in decoder], new_tokens, progress=progress)
         phases["decoder"] = time.perf_counter()
+    from brainnet.shard.route import swarm_comparison
+
+    report["routing"] = swarm_comparison()             # planner vs greedy first-fit, 20-node synthetic swarms
     report["machine"] = {"cpus": os.cpu_count(), "torch_threads": 1, "host": "127.0.0.1",
                          "load_avg_1m": round(os.getloadavg()[0], 2)}
     report["targets"] = {
