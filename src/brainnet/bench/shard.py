@@ -136,13 +136,14 @@ def bench_minilm(endpoints: Sequence[str], sentences: Sequence[str], *, warmup: 
         for x in inputs[:warmup]:
             local(x["ids"], x["mask"])
             remotes["int8"](x["ids"], x["mask"])
-        local_ms, sharded_ms = [], []
+        local_ms, sharded_ms, node_ms = [], [], []
         progress("minilm latency")
         for x in inputs:                                # interleaved: both see the same load
             dt, _ = _timed(lambda: local(x["ids"], x["mask"]))
             local_ms.append(dt)
             dt, _ = _timed(lambda: remotes["int8"](x["ids"], x["mask"]))
             sharded_ms.append(dt)
+            node_ms.append(remotes["int8"].stats.node_ms)
         bytes_, cos_min, cos_mean, hops = {}, {}, {}, 0
         for name, remote in remotes.items():
             progress(f"minilm {name}")
@@ -161,6 +162,9 @@ def bench_minilm(endpoints: Sequence[str], sentences: Sequence[str], *, warmup: 
     return {
         "local_ms": round(local_med, 3), "sharded_ms": round(sharded_med, 3),
         "latency_ratio": round(sharded_med / local_med, 3),
+        # where the sharded time goes: inside the nodes (decode, blocks, encode) vs the rest
+        # (HTTP on loopback, client-side codec, waiting to be scheduled on a busy machine)
+        "sharded_node_ms": round(statistics.median(node_ms), 3),
         "bytes": bytes_, "cosine": cos_min,
         "cosine_mean": cos_mean,
         "requests": len(inputs), "hops": hops, "latency_codec": "int8",

@@ -61,6 +61,7 @@ class CallStats:
     bytes_received: int = 0
     hops: int = 0
     failovers: int = 0
+    node_ms: float = 0.0          # time the nodes say they spent decoding, running and encoding
     routes: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
@@ -130,6 +131,10 @@ class RemoteSequential(nn.Module):
                            headers={"content-type": "application/x-brainnet-activations"})
         self.stats.bytes_sent += len(body)
         self.stats.bytes_received += len(r.content)
+        try:
+            self.stats.node_ms += float(r.headers.get("x-brainnet-compute-ms", 0.0))
+        except ValueError:
+            pass
         if r.status_code >= 500:
             raise httpx.RemoteProtocolError(f"node answered {r.status_code}")
         if r.status_code == 409:
