@@ -46,6 +46,8 @@ MINILM_RANGES = ((0, 3), (3, 6), (6, 8))
 DECODER_MEMORY_MB = (30.0, 20.0, 2.5, 25.0, 40.0)   # node i starts where node i-1 stopped
 SVD_RANKS = (8, 32, 64, 128, 256)
 START_TIMEOUT_S = 180.0
+INT8_BLOCKS = (32, 64, 128, 256)
+SWEEP_REQUESTS = 10
 
 
 @dataclass
@@ -154,7 +156,20 @@ def bench_minilm(endpoints: Sequence[str], sentences: Sequence[str], *, warmup: 
                 hops = remote.stats.hops
                 sims.append(float(_cos(out, r)))
             bytes_[name] = round(statistics.mean(sizes), 1)
+            if name == "fp32":
+                fp32_sweep = statistics.mean(sizes[:SWEEP_REQUESTS])
             cos_min[name], cos_mean[name] = min(sims), statistics.mean(sims)
+        progress("minilm int8 block sizes")
+        blocks_sweep = []
+        for block in INT8_BLOCKS:
+            remote = RemoteSequential("minilm-l6", nodes, codec_name="int8", block=block)
+            sizes, sims = [], []
+            for x, r in zip(inputs[:SWEEP_REQUESTS], ref):
+                out = remote(x["ids"], x["mask"])[0]
+                sizes.append(remote.stats.bytes)
+                sims.append(float(_cos(out, r)))
+            remote.close()
+            blocks_sweep.append({"block": block, "bytes": round(statistics.mean(sizes), 1), "cosine": min(sims)})
     finally:
         for remote in remotes.values():
             remote.close()
@@ -169,6 +184,9 @@ def bench_minilm(endpoints: Sequence[str], sentences: Sequence[str], *, warmup: 
         "cosine_mean": cos_mean,
         "requests": len(inputs), "hops": hops, "latency_codec": "int8",
         "int8_bytes_ratio": round(bytes_["fp32"] / bytes_["int8"], 3),
+        # the same requests with other int8 block sizes (first SWEEP_REQUESTS requests; fp32 bytes
+        # scaled to them): a 4-byte scale per block caps the ratio at 4 * block / (block + 4)
+        "int8_blocks": [{**row, "bytes_ratio": round(fp32_sweep / row["bytes"], 3)} for row in blocks_sweep],
         "tokens_mean": round(statistics.mean(int(x["mask"].sum()) for x in inputs), 1),
     }
 
