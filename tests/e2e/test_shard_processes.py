@@ -46,20 +46,20 @@ def test_sharded_output_equals_local_within_the_codec_bound(nodes, local):
 
 def test_a_node_killed_mid_stream_costs_no_request(nodes, local):
     remote = RemoteSequential("minilm-l6", discover([n.endpoint for n in nodes]), codec_name="int8", timeout=5.0)
-    route = remote.route()
-    assert len(route) == 3
-    middle = route.hops[1].endpoint
-    victim = next(n for n in nodes if n.endpoint == middle)
+    assert len(remote.route()) == 3
+    by_endpoint = {n.endpoint: n for n in nodes}
+    killed = []
     tok = MiniLMTokenizer()
     sentences = sample_sentences(8, seed=6)
     completed = 0
     post = remote._post
     armed = {"now": False}
 
-    def post_and_maybe_kill(hop, act, meta):          # SIGKILL the middle node while a request is in flight
-        if armed["now"] and hop.endpoint == middle:
+    def post_and_maybe_kill(hop, act, meta):          # SIGKILL the second hop's node while a request is in flight
+        if armed["now"] and hop.start > 0:
             armed["now"] = False
-            victim.kill()
+            killed.append(hop.endpoint)
+            by_endpoint[hop.endpoint].kill()
         return post(hop, act, meta)
 
     remote._post = post_and_maybe_kill
@@ -71,7 +71,8 @@ def test_a_node_killed_mid_stream_costs_no_request(nodes, local):
         completed += 1
         assert remote.stats.failovers == (1 if i == 3 else 0)
     assert completed == len(sentences)
-    assert victim.proc.poll() is not None and middle in remote.dead
+    middle = killed[0]
+    assert by_endpoint[middle].proc.poll() is not None and middle in remote.dead
     after = remote.route()
     assert middle not in after.node_ids and (after.hops[1].start, after.hops[1].end) == (3, 6)
     remote.close()

@@ -31,5 +31,6 @@ def test_bench_shard_tiny_writes_the_report(tmp_path):
     ranges = [tuple(map(int, s["blocks"].split(":"))) for s in d["shards"]]
     assert ranges[0][0] == 0 and ranges[-1][1] == 26 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     f = report["failover"]
-    assert f["requests"] == 4 and f["completed"] == 4 and f["killed"] not in f["route_after"]
+    assert f["requests"] == 4 and f["completed"] == 4 and f["failovers"] == 1
+    assert f["killed"] in f["route_before"] and f["killed"] not in f["route_after"]
     assert report["routing"]["rows"]

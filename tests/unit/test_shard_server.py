@@ -121,23 +121,23 @@ def test_remote_decoder_with_kv_equals_local_and_survives_a_node_dying(decoder_s
     assert torch.equal(remote.generate(prompt, 12, kv=True), expected)
     assert torch.equal(remote.generate(prompt, 6, kv=False), expected[:, :10])
 
-    # kill the middle node of the route after the 5th generated token: the spare takes over
-    middle = remote.route().hops[1].endpoint
-    victim = servers[eps.index(middle)]
+    # stop the node serving blocks 8:16 at the 6th step: the spare takes over, given the prefix
     original = remote._kv_step
     steps = {"n": 0}
+    killed = []
 
     def kv_step(state, hop, act):
-        if hop.endpoint == middle:
+        if hop.start == 8:
             steps["n"] += 1
             if steps["n"] == 6:
-                victim.stop()                          # the node is gone: connections refused from now on
+                killed.append(hop.endpoint)
+                servers[eps.index(hop.endpoint)].stop()   # the node is gone: connections refused from now on
         return original(state, hop, act)
 
     remote._kv_step = kv_step
     out = remote.generate(prompt, 12, kv=True)
     assert torch.equal(out, expected)
-    assert middle in remote.dead
+    assert killed and killed[0] in remote.dead
     remote.close()
 
 

@@ -281,17 +281,18 @@ def bench_failover(endpoints: Sequence[str], victim: Callable[[str], None], sent
     local = LocalSequential("minilm-l6")
     nodes = discover(endpoints)
     remote = RemoteSequential("minilm-l6", nodes, codec_name="int8", timeout=5.0)
-    first_route = remote.route().node_ids
-    target = first_route[len(first_route) // 2]
+    killed: list[str] = []
+    routes: list[tuple[str, ...]] = []
     completed, failovers, worst = 0, 0, 1.0
     armed = {"now": False}
     post = remote._post
 
     def post_and_maybe_kill(hop, act, meta):
-        # the request in flight has finished its first hop and is about to reach the victim
-        if armed["now"] and hop.endpoint == target:
+        # the request in flight has finished its first hop: kill the node of its second
+        if armed["now"] and hop.start > 0:
             armed["now"] = False
-            victim(target)
+            killed.append(hop.endpoint)
+            victim(hop.endpoint)
         return post(hop, act, meta)
 
     remote._post = post_and_maybe_kill
@@ -305,12 +306,14 @@ def bench_failover(endpoints: Sequence[str], victim: Callable[[str], None], sent
                 continue
             completed += 1
             failovers += remote.stats.failovers
+            routes.append(remote.stats.routes[-1])
             worst = min(worst, float(_cos(out, local(x["ids"], x["mask"])[0])))
     finally:
         remote.close()
     progress("failover done")
-    return {"requests": len(sentences), "completed": completed, "failovers": failovers, "killed": target,
-            "route_before": list(first_route), "route_after": list(remote.route().node_ids),
+    return {"requests": len(sentences), "completed": completed, "failovers": failovers,
+            "killed": killed[0] if killed else None, "kill_at_request": kill_after,
+            "route_before": list(routes[0]) if routes else [], "route_after": list(routes[-1]) if routes else [],
             "cosine_min": round(worst, 6)}
 
 
