@@ -4,6 +4,7 @@ One run, side by side:
 * MiniLM-L6 local (this process, 1 thread) vs sharded over 3 node processes (blocks 0:3,
   3:6, 6:8, 1 thread each): latency per request, requests interleaved (local, sharded,
   local, ...) so that both see the same machine load; medians and their ratio.
+  The same with 8 sentences per request (20 requests), where the per-hop cost is shared.
 * bytes on the wire per request (every hop's request and reply bodies) and the cosine of
   the final embedding to the local one, for fp32 / fp16 / int8 activations (cosine: the
   minimum over the requests; the mean is beside it).
@@ -48,6 +49,7 @@ SVD_RANKS = (8, 32, 64, 128, 256)
 START_TIMEOUT_S = 180.0
 INT8_BLOCKS = (32, 64, 128, 256)
 SWEEP_REQUESTS = 10
+BATCH, BATCH_REQUESTS = 8, 20         # the batched latency variant
 
 
 @dataclass
@@ -146,6 +148,14 @@ def bench_minilm(endpoints: Sequence[str], sentences: Sequence[str], *, warmup: 
             dt, _ = _timed(lambda: remotes["int8"](x["ids"], x["mask"]))
             sharded_ms.append(dt)
             node_ms.append(remotes["int8"].stats.node_ms)
+        progress(f"minilm latency, {BATCH} sentences per request")
+        batch_local, batch_sharded = [], []
+        for i in range(BATCH_REQUESTS):
+            x = tok(list(sentences[i * BATCH % len(sentences):][:BATCH]))
+            dt, _ = _timed(lambda: local(x["ids"], x["mask"]))
+            batch_local.append(dt)
+            dt, _ = _timed(lambda: remotes["int8"](x["ids"], x["mask"]))
+            batch_sharded.append(dt)
         bytes_, cos_min, cos_mean, hops = {}, {}, {}, 0
         for name, remote in remotes.items():
             progress(f"minilm {name}")
@@ -183,6 +193,12 @@ def bench_minilm(endpoints: Sequence[str], sentences: Sequence[str], *, warmup: 
         "bytes": bytes_, "cosine": cos_min,
         "cosine_mean": cos_mean,
         "requests": len(inputs), "hops": hops, "latency_codec": "int8",
+        "node_ping_ms": [round(n.ping_ms, 3) for n in nodes],
+        # the same comparison with BATCH sentences per request: the per-hop cost is shared by more work
+        "batched": {"sentences_per_request": BATCH, "requests": BATCH_REQUESTS,
+                    "local_ms": round(statistics.median(batch_local), 3),
+                    "sharded_ms": round(statistics.median(batch_sharded), 3),
+                    "latency_ratio": round(statistics.median(batch_sharded) / statistics.median(batch_local), 3)},
         "int8_bytes_ratio": round(bytes_["fp32"] / bytes_["int8"], 3),
         # the same requests with other int8 block sizes (first SWEEP_REQUESTS requests; fp32 bytes
         # scaled to them): a 4-byte scale per block caps the ratio at 4 * block / (block + 4)
