@@ -10,10 +10,10 @@ One run, side by side:
   minimum over the requests; the mean is beside it).
 * SVD: each MiniLM layer alone replaced by its mixed low-rank form at several ranks:
   memory of the layer vs cosine of the final embedding to the dense model.
-* decoder: greedy generation of 32 tokens sharded over 5 node processes with different
+* decoder: greedy generation of 32 tokens after a 64-token prompt, sharded over 5 node processes with different
   `--memory-mb` (each serves the longest range its memory holds; one too small for a dense
   block serves a low-rank one), with the KV cache and without (the prefix recomputed at
-  every step); tokens per second.
+  every step); tokens per second, and the same in this process for reference.
 * failover: a stream of MiniLM requests over 3 nodes plus a spare; the middle node of the
   route is killed (SIGKILL) while a request is in flight (after its first hop, before its
   second); requests completed.
@@ -49,6 +49,7 @@ SVD_RANKS = (8, 32, 64, 128, 256)
 START_TIMEOUT_S = 180.0
 INT8_BLOCKS = (32, 64, 128, 256)
 SWEEP_REQUESTS = 10
+DECODER_PROMPT_TOKENS = 64            # the prefix a generation without KV cache recomputes at every step
 BATCH, BATCH_REQUESTS = 8, 20         # the batched latency variant
 
 
@@ -255,7 +256,7 @@ def decoder_specs(memory_mb: Sequence[float]) -> list[list[str]]:
     return specs
 
 
-def bench_decoder(endpoints: Sequence[str], new_tokens: int, prompt_tokens: int = 8,
+def bench_decoder(endpoints: Sequence[str], new_tokens: int, prompt_tokens: int = DECODER_PROMPT_TOKENS,
                   progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Greedy generation tokens/s over the decoder nodes, with and without the KV cache."""
     from brainnet.shard.client import LocalSequential, RemoteSequential, discover
@@ -272,6 +273,10 @@ def bench_decoder(endpoints: Sequence[str], new_tokens: int, prompt_tokens: int 
         route = remote.route().node_ids
     finally:
         remote.close()
+    progress("decoder in this process")
+    local = LocalSequential("decoder")
+    local_kv_s, _ = _timed(lambda: local.generate(prompt, new_tokens, kv=True))
+    local_nokv_s, _ = _timed(lambda: local.generate(prompt, new_tokens, kv=False))
     shards = [{"endpoint": n.endpoint, "blocks": f"{n.start}:{n.end}", "memory_mb": n.memory_mb,
                "throughput": n.throughput} for n in nodes]
     ranks = {n.endpoint: httpx.get(f"{n.endpoint}/shard/info", timeout=5).json().get("rank") for n in nodes}
@@ -282,6 +287,8 @@ def bench_decoder(endpoints: Sequence[str], new_tokens: int, prompt_tokens: int 
         "tokens_per_s_kv": round(new_tokens / (kv_s / 1000), 3),
         "tokens_per_s_no_kv": round(new_tokens / (nokv_s / 1000), 3),
         "kv_speedup": round(nokv_s / kv_s, 3),
+        "local_tokens_per_s_kv": round(new_tokens / (local_kv_s / 1000), 3),
+        "local_tokens_per_s_no_kv": round(new_tokens / (local_nokv_s / 1000), 3),
         "kv_equals_no_kv": bool(torch.equal(kv_ids, nokv_ids)),
         "shards": shards,
     }
