@@ -236,7 +236,7 @@ class RemoteSequential(nn.Module):
         raise BrainnetError(f"node {hop.endpoint} lost its session twice in a row; try again")
 
 
-class _SessionLost(httpx.TransportError):
+class _SessionLost(BrainnetError):
     """409 from a node: the session is unknown, expired or out of step (handled inside _kv_step)."""
 
 
