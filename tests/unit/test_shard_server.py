@@ -158,3 +158,22 @@ def test_remote_minilm_equals_local_within_the_codec_bound():
     finally:
         for s in servers:
             s.stop()
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_specs = st.fixed_dictionaries({
+    "name": st.sampled_from(["h", "mask", "ids", "x"]),
+    "codec": st.sampled_from(["fp32", "fp16", "int8", "i32", "bad"]),
+    "shape": st.lists(st.integers(-1, 6), max_size=4),
+}, optional={"block": st.integers(-1, 70)})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(_specs, max_size=3), body=st.binary(max_size=600),
+       meta=st.dictionaries(st.sampled_from(["codec", "block", "cache", "session", "pos"]),
+                            st.one_of(st.integers(-2, 70), st.text(max_size=5), st.booleans(), st.none()), max_size=3))
+def test_random_messages_never_get_a_5xx(client, specs, body, meta):
+    head = json.dumps({**meta, "tensors": specs}).encode()
+    r = post(client, "/shard/minilm-l6/5:8", b"BNA1" + struct.pack("<I", len(head)) + head + body)
+    assert r.status_code < 500, r.text

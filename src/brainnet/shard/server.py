@@ -130,7 +130,7 @@ class ShardServer:
             if sid is not None:
                 self.sessions.pop(sid, None)                          # a failed call leaves the cache unusable
             raise ShardRequestError(422, str(exc)) from None
-        except (RuntimeError, ValueError, IndexError) as exc:         # shapes torch refused
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:   # shapes or types torch refused
             if sid is not None:
                 self.sessions.pop(sid, None)
             raise ShardRequestError(422, f"blocks {start}:{end} cannot run on these activations: {exc}") from None
