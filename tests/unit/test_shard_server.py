@@ -80,16 +80,21 @@ def test_embedding_block_rejects_bad_token_ids():
     assert r.status_code == 422
 
 
+DECODER_NODES: list = []
+
+
 @pytest.fixture(scope="module")
 def decoder_servers():
     """Decoder blocks 0:26 over four servers, with a spare for 8:16, each on a uvicorn thread."""
-    servers, eps = [], []
+    servers, eps, nodes = [], [], []
     for blocks in [(0, 8), (8, 16), (8, 16), (16, 26)]:
         node = ShardServer.load("decoder", 64, blocks=blocks)
         node.throughput = 1000.0
         server, port = serve_in_thread(create_app(node), port=0)
         servers.append(server)
+        nodes.append(node)
         eps.append(f"http://127.0.0.1:{port}")
+    DECODER_NODES[:] = nodes
     yield servers, eps
     for s in servers:
         s.stop()
@@ -109,6 +114,27 @@ def test_decoder_sessions_and_409_when_out_of_step(decoder_servers):
     other_range = post(app, "/shard/decoder/0:1", codec.encode({"ids": torch.tensor([[4]])},
                                                                meta={"session": sid, "pos": 4}))
     assert other_range.status_code == 409
+
+
+def test_expired_sessions_are_rebuilt_from_the_prefix(decoder_servers):
+    _, eps = decoder_servers
+    remote = RemoteSequential("decoder", discover(eps), codec_name="fp32", timeout=5.0)
+    prompt = torch.tensor([[7, 8, 9]])
+    expected = LocalSequential("decoder").generate(prompt, 8, kv=True)
+    original = remote._kv_step
+    calls = {"n": 0}
+
+    def kv_step(state, hop, act):
+        calls["n"] += 1
+        if calls["n"] == 4 * len(remote.route()):          # at the 4th step every node forgets every session
+            for node in DECODER_NODES:
+                node.sessions.clear()
+        return original(state, hop, act)
+
+    remote._kv_step = kv_step
+    assert torch.equal(remote.generate(prompt, 8, kv=True), expected)
+    assert not remote.dead
+    remote.close()
 
 
 def test_remote_decoder_with_kv_equals_local_and_survives_a_node_dying(decoder_servers):

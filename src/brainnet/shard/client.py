@@ -208,9 +208,6 @@ class RemoteSequential(nn.Module):
         """One hop of one generation step, with the node's session (or a replay of the prefix)."""
         key = (hop.node_id, hop.start, hop.end)
         past = state.history.get(hop.start)
-        if (0 if past is None else _tokens(past)) != state.done and key not in state.sessions:
-            raise BrainnetError(f"cannot resume generation at block {hop.start}: the prefix there was not kept; "
-                                "generate again")
         for _ in range(2):
             sess = state.sessions.get(key)
             if sess is not None:
@@ -222,6 +219,9 @@ class RemoteSequential(nn.Module):
                     continue
                 sent, full = act, False
             else:
+                if (0 if past is None else _tokens(past)) != state.done:
+                    raise BrainnetError(f"cannot resume generation at block {hop.start}: the prefix there was "
+                                        "not kept; generate again")
                 sent = _cat(past, act) if past is not None else act
                 reply = self._post(hop, sent, {"cache": True})
                 full = past is not None
