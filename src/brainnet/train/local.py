@@ -23,7 +23,7 @@ from brainnet.train.model import MLP, ModelSpec, get_flat, set_flat, weights_has
 
 @dataclass(frozen=True)
 class LocalConfig:
-    epochs: int = 1            # passes over the client's data per round
+    epochs: int = 2            # passes over the client's data per round
     batch_size: int = 16       # samples per SGD step (the last batch of an epoch may not be smaller: steps = ceil(n/B))
     lr: float = 0.1            # SGD learning rate
     trace_every: int = 1       # k: a weights hash every k steps (and at the end)
@@ -72,10 +72,11 @@ def checkpoint_steps(steps: int, every: int) -> list[int]:
 
 
 def sgd_steps(spec: ModelSpec, start: np.ndarray, x: np.ndarray, y: np.ndarray, seeds: list[int],
-              config: LocalConfig, *, on_step=None) -> np.ndarray:
+              config: LocalConfig, *, on_step=None, model: MLP | None = None) -> np.ndarray:
     """Run one SGD step per seed from `start`; returns the final weights. `on_step(i, model)`
-    is called after step i (1-based). The caller holds `deterministic()`."""
-    model = set_flat(MLP(spec), start)
+    is called after step i (1-based); `model` is a module to reuse (a verifier replaying many
+    segments). The caller holds `deterministic()`."""
+    model = set_flat(model if model is not None else MLP(spec), start)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr)
     xt = torch.from_numpy(np.array(x, dtype=np.float32))
     yt = torch.from_numpy(np.array(y, dtype=np.int64))
