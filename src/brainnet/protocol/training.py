@@ -73,6 +73,15 @@ class Settlement:
     def trainer_paid(self) -> int:
         return sum(self.rewards)
 
+    def credits(self, trainers: Sequence[str], owner: str) -> dict[str, int]:
+        """Account -> total credit of the round (`trainers[slot]` is each slot's trainer; an
+        account may be a trainer, a committee member and the owner at once)."""
+        out: dict[str, int] = {}
+        for account, amount in [*zip(trainers, self.rewards), *self.committee_paid.items(), (owner, self.refund)]:
+            if amount:
+                out[account] = out.get(account, 0) + amount
+        return out
+
 
 def settle_scores(
     pool: int,
