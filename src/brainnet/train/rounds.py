@@ -228,8 +228,9 @@ class FLResult:
 
 
 def run_federated(config: FLConfig, progress: Callable[[int, float], None] | None = None,
-                  setup: Setup | None = None) -> FLResult:
-    """All rounds without a chain; `progress(round, accuracy)` after each."""
+                  setup: Setup | None = None, *, honest_only: bool = False) -> FLResult:
+    """All rounds without a chain; `progress(round, accuracy)` after each. `honest_only` drops
+    the Byzantine clients before aggregating: the ceiling of any filter, for reference."""
     start = time.perf_counter()
     setup = setup or make_setup(config)
     if setup.config != config:
@@ -242,7 +243,8 @@ def run_federated(config: FLConfig, progress: Callable[[int, float], None] | Non
     per_round: list[float] = []
     acc_byz = rej_honest = 0
     for r in range(config.rounds):
-        ups = [client_update(setup, c, w, r) for c in range(config.clients)]
+        ups = [client_update(setup, c, w, r) for c in range(config.clients)
+               if not honest_only or setup.behaviours[c] == "honest"]
         scores = score_matrix(setup, w, ups) if strategy.needs_scores else None
         out = aggregate_round(setup, w, ups, scores, strategy)
         acc_byz += sum(1 for u, ok in zip(ups, out.accepted) if ok and not u.honest)
