@@ -77,15 +77,17 @@ def sgd_steps(spec: ModelSpec, start: np.ndarray, x: np.ndarray, y: np.ndarray, 
     is called after step i (1-based); `model` is a module to reuse (a verifier replaying many
     segments). The caller holds `deterministic()`."""
     model = set_flat(model if model is not None else MLP(spec), start)
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr)
-    xt = torch.from_numpy(np.array(x, dtype=np.float32))
-    yt = torch.from_numpy(np.array(y, dtype=np.int64))
-    lossf = nn.CrossEntropyLoss()
+    params = list(model.parameters())
+    xt = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x, dtype=np.float32))
+    yt = y if isinstance(y, torch.Tensor) else torch.from_numpy(np.array(y, dtype=np.int64))
     for i, s in enumerate(seeds, start=1):
         idx = torch.from_numpy(batch_indices(s, len(xt), config.batch_size))
-        opt.zero_grad(set_to_none=True)
-        lossf(model(xt[idx]), yt[idx]).backward()      # (B, F) -> (B, C) -> scalar
-        opt.step()
+        for p in params:
+            p.grad = None
+        nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()      # (B, F) -> (B, C) -> scalar
+        with torch.no_grad():
+            for p in params:                                                  # plain SGD: p <- p - lr * grad
+                p.add_(p.grad, alpha=-config.lr)
         if on_step is not None:
             on_step(i, model)
     return get_flat(model)

@@ -61,9 +61,19 @@ def get_flat(model: nn.Module) -> np.ndarray:
 
 
 def set_flat(model: nn.Module, flat: np.ndarray) -> nn.Module:
-    """Load a flat vector into `model` in place; returns it."""
-    state = to_state(ModelSpec(model.net[0].in_features, model.net[2].out_features, model.net[0].out_features), flat)
-    model.load_state_dict(state)
+    """Copy a flat vector into `model`'s parameters in place (state_dict order); returns it."""
+    flat = np.array(flat, dtype=np.float32)          # a private, writable copy
+    state = model.state_dict()                        # references to the live tensors
+    need = sum(v.numel() for v in state.values())
+    if flat.shape != (need,):
+        raise ModelError(f"weights vector has shape {flat.shape}, the model needs ({need},)")
+    src = torch.from_numpy(flat)
+    with torch.no_grad():
+        offset = 0
+        for v in state.values():
+            n = v.numel()
+            v.copy_(src[offset:offset + n].view_as(v))
+            offset += n
     return model
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import torch
 
 from brainnet.models.weights import deterministic
 from brainnet.train.local import LocalConfig, Trace, batch_seed, checkpoint_steps, sgd_steps, train_local
@@ -176,13 +177,15 @@ def verify(spec: ModelSpec, start: np.ndarray, x: np.ndarray, y: np.ndarray, con
     chosen = choose_segments(len(marks) - 1, segments, challenge_seed)
     replayed = 0
     net = MLP(spec)
+    xt = torch.from_numpy(np.array(x, dtype=np.float32))      # (N, F), converted once for all segments
+    yt = torch.from_numpy(np.array(y, dtype=np.int64))
     with deterministic(threads=1):
         for i in chosen:
             begin = np.asarray(checkpoint(i), dtype=np.float32)
             if weights_hash(spec, begin) != trace.hashes[i]:
                 return fail("checkpoint shown does not match the trace", segment=i, segments=chosen,
                             replayed_steps=replayed)
-            got = sgd_steps(spec, begin, x, y, trace.seeds[marks[i]:marks[i + 1]], config, model=net)
+            got = sgd_steps(spec, begin, xt, yt, trace.seeds[marks[i]:marks[i + 1]], config, model=net)
             replayed += marks[i + 1] - marks[i]
             got_hash = weights_hash(spec, got)
             if tolerance == 0.0:
