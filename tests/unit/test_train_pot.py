@@ -49,6 +49,7 @@ def test_each_cheat_is_caught(world, kind, seed):
     v = pot.verify_claim(spec, g, x, y, CFG, 7, c, segments=pot.DEFAULT_SEGMENTS, challenge_seed=seed)
     assert not v.ok
     assert v.reason
+    assert len(v.evidence(c.trace.digest())) == 32
 
 
 def test_trace_with_the_wrong_step_count_or_seeds_fails_before_any_replay(world):

@@ -29,6 +29,7 @@ set), random_weights, copied (another trainer's update and checkpoints, own seed
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -68,6 +69,14 @@ class Verdict:
     segments: list[int] = field(default_factory=list)
     replayed_steps: int = 0
     verify_s: float = 0.0
+
+    def evidence(self, trace_hash: str) -> bytes:
+        """32 bytes naming the failed check (the `evidence_hash` of an on-chain challenge):
+        sha256 of "trace_hash|segment|expected_hash|replayed_hash|reason"."""
+        if self.ok:
+            raise ValueError("an accepted claim has no evidence against it")
+        body = f"{trace_hash}|{self.segment}|{self.expected_hash}|{self.replayed_hash}|{self.reason}"
+        return hashlib.sha256(body.encode()).digest()
 
 
 def run_with_checkpoints(spec: ModelSpec, start: np.ndarray, x: np.ndarray, y: np.ndarray, config: LocalConfig,
