@@ -83,3 +83,24 @@ def test_anvil_tiny():
                                   "anvil")
     check_lineage(report, 2)
     assert report["reward_mismatches"] == 0 and report["accepted_byzantine"] == 0
+
+
+def test_failed_replays_become_challenges_that_slash_on_chain():
+    """Proof of training end to end: a trainer that ran half its steps (its update still scores
+    well and is accepted), one that skipped training, and the sign-flip attacker (whose trace
+    claims weights its steps never reach) are challenged with their failed replays; the
+    committee replays and votes, and Training slashes them and moves any unclaimed reward to
+    the challenger. Honest trainers' replays pass: none is challenged."""
+    config = FLConfig(dataset="wine", clients=6, byzantine=0.34, attack="sign_flip", rounds=2, committee=3)
+    report = run_training_onchain(config, "embedded", spot_checks=3, cheaters={0: "fewer_steps", 1: "skipped"})
+    setup = make_setup(config)
+    cheats = {0, 1} | {i for i, b in enumerate(setup.behaviours) if b != "honest"}
+    challenged = {c["client"] for c in report["challenges"]}
+    assert challenged == cheats                                        # every cheat caught, no honest trainer
+    assert all(c["upheld"] and c["slashed"] > 0 for c in report["challenges"])
+    assert {c["behaviour"] for c in report["challenges"]} >= {"pot:fewer_steps", "pot:skipped"}
+    lazy = next(c for c in report["challenges"] if c["behaviour"] == "pot:fewer_steps")
+    assert lazy["forfeited"] > 0                                       # its accepted reward went to the challenger
+    assert {s["reason"] for s in report["slashes"]} == {"training: proof of training failed"}
+    assert report["reward_mismatches"] == 0                            # credits and claims still to the wei
+    check_lineage(report, 2)

@@ -37,6 +37,7 @@ plus `gas_per_round`, `versions` (the Models lineage, oldest first), `reward_mis
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -52,14 +53,16 @@ from brainnet.protocol import keccak, model_key
 from brainnet.protocol.training import (
     CAP_TRAINING, MAX_COMMITTEE, MAX_UPDATES, confirm_commitment, scores_commitment, settle_scores, update_commitment,
 )
+from brainnet.train import pot
 from brainnet.train.model import from_bytes, weights_bytes, weights_hash
 from brainnet.train.rounds import (
-    ClientUpdate, FLConfig, Setup, accuracy, aggregate_round, client_update, clean_config, make_setup, member_scores,
-    run_federated, strategy_of, versions_info,
+    ClientUpdate, FLConfig, Setup, accuracy, aggregate_round, client_seed, client_update, clean_config, make_setup,
+    member_scores, run_federated, strategy_of, versions_info,
 )
 
 TOKEN = 10**18
 POOL = 1_000 * TOKEN + 7             # per round; the odd wei makes the dust rule visible
+PROOF_CHEATS = ("skipped", "fewer_steps", "random_weights")   # pot.make_claim cheats a trainer agent can play
 NODE_ETH = 10 * 10**18
 CAP_INFERENCE = 1
 
@@ -90,7 +93,14 @@ def _hex32(h: str) -> bytes:
 
 
 class OnchainTraining:
-    def __init__(self, config: FLConfig, chain: str):
+    """`spot_checks` = r > 0: after scoring, a verifier (the model owner's account) replays r
+    segments of every revealed update's trace (`train.pot.verify`, challenge seed from the
+    block after the update reveal deadline); a failed replay becomes `challenge(round,
+    trainer, sha256(evidence))`, every committee member replays it itself and votes, and
+    `resolve_challenge` slashes the trainer when a majority says guilty. `cheaters` maps a
+    client to a proof-of-training cheat it plays instead of training (PROOF_CHEATS)."""
+
+    def __init__(self, config: FLConfig, chain: str, *, spot_checks: int = 0, cheaters: dict[int, str] | None = None):
         if chain not in ("embedded", "anvil"):
             raise ConfigError(f"--chain {chain!r}: the on-chain runner takes embedded or anvil")
         if config.clients > MAX_UPDATES:
@@ -98,8 +108,17 @@ class OnchainTraining:
                               "use fewer clients or run --chain none")
         if config.committee > MAX_COMMITTEE or config.committee < 1:
             raise ConfigError(f"--committee {config.committee}: the contract takes 1..{MAX_COMMITTEE} members")
+        cheaters = dict(cheaters or {})
+        for client, kind in cheaters.items():
+            if kind not in PROOF_CHEATS or not 0 <= client < config.clients:
+                raise ConfigError(f"cheater {client}: {kind!r}; give a client index below --clients and one of "
+                                  f"{', '.join(PROOF_CHEATS)}")
         self.config = config
         self.chain_name = chain
+        self.spot_checks = spot_checks
+        self.cheaters = cheaters
+        self.challenges: list[dict] = []
+        self.gas_by_op: dict[str, list[int]] = {}
         self.setup: Setup = make_setup(config)
         self.gas_per_round: list[int] = []
         self.committees: list[list[int]] = []
@@ -111,6 +130,8 @@ class OnchainTraining:
     def _wait(self, pending: list[PendingTx]) -> list[Receipt]:
         receipts = wait_all(pending)
         self._round_gas += sum(r.gas_used for r in receipts)
+        for p, r in zip(pending, receipts):
+            self.gas_by_op.setdefault(p.label, []).append(r.gas_used)
         for r in receipts:
             for ev in self.tc.decode(r.logs):
                 if ev.name == "MemberSlashed":
@@ -181,9 +202,9 @@ class OnchainTraining:
         updates: dict[str, ClientUpdate] = {}
         pending = []
         for a in self.agents:
-            if a.client is None:
-                continue
-            up = client_update(setup, a.client, from_bytes(spec, w_blob), r)
+            if a.client is None or not tc.registry.functions.has_capability(a.address, CAP_TRAINING).call():
+                continue          # a validator, or a trainer slashed below the stake its capability needs
+            up = self._train(a.client, from_bytes(spec, w_blob), r)
             a.blobs[up.weights_hash] = weights_bytes(spec, up.weights)
             updates[a.address] = up
             c = update_commitment(rid, _hex32(up.weights_hash), _hex32(up.trace_hash), a.address, a.salt(rid, b"update"))
@@ -264,6 +285,8 @@ class OnchainTraining:
             self._mine_past(rnd.confirm_reveal_deadline)
         closed = self._wait([self.owner.finalize_aggregate(rid)])[0]
         recorded = tc.event(closed, "RoundClosed")["new_version"]
+        if self.spot_checks:
+            self._spot_check(rid, r, w, [u for u in slots if u.revealed], updates, members)
         if recorded:
             new_version = recorded
             w = out.weights
@@ -271,6 +294,69 @@ class OnchainTraining:
                 "behaviours": [u.behaviour for u in ups], "new_version": recorded}
         self.gas_per_round.append(self._round_gas)
         return w, new_version, info
+
+    def _train(self, client: int, start: np.ndarray, r: int) -> ClientUpdate:
+        setup, cfg = self.setup, self.config
+        kind = self.cheaters.get(client)
+        if kind is None:
+            return client_update(setup, client, start, r, keep_checkpoints=self.spot_checks > 0)
+        x, y = setup.client_data(client)
+        rng = np.random.default_rng([cfg.seed, r, client, 0xC4EA])
+        claim = pot.make_claim(kind, setup.spec, start, x, y, cfg.local, client_seed(cfg, r, client), rng)
+        return ClientUpdate(client, f"pot:{kind}", claim.update, len(x), claim.trace, weights_hash(setup.spec, claim.update))
+
+    def _replay(self, up: ClientUpdate, start: np.ndarray, r: int, seed: int) -> pot.Verdict:
+        """Replay r segments of `up`'s trace; the trainer shows its checkpoints (a trainer that
+        kept none can only show the weights it started from)."""
+        setup, cfg = self.setup, self.config
+        x, y = setup.client_data(up.client)
+        cps = up.trace.checkpoints
+
+        def show(i: int) -> np.ndarray:
+            return cps[i] if i < len(cps) else start
+
+        return pot.verify(setup.spec, start, x, y, cfg.local, client_seed(cfg, r, up.client), up.weights, up.trace,
+                          show, segments=self.spot_checks, challenge_seed=seed)
+
+    def _spot_check(self, rid: int, r: int, w: np.ndarray, revealed: list, updates: dict, members: list) -> None:
+        tc = self.tc
+        rnd = tc.round(rid)
+        self._mine_past(rnd.update_reveal_deadline + 1)
+        seed = int.from_bytes(bytes(self.backend.w3.eth.get_block(rnd.update_reveal_deadline + 1)["hash"])[:8], "big")
+        bond = self.deployment.params.training_challenge_bond
+        failed = []
+        for u in revealed:
+            up = updates[u.trainer]
+            verdict = self._replay(up, w, r, seed)
+            if not verdict.ok:
+                failed.append((u, up, verdict))
+        if not failed:
+            return
+        # all challenges open in a row (each must open within the challenge window), then the votes
+        self._wait([self.owner.approve(tc.training.address, bond * len(failed))])
+        opened = self._wait([self.owner.challenge(rid, u.trainer, hashlib.sha256(json.dumps(
+            {"round": rid, "trainer": u.trainer, "segment": v.segment, "reason": v.reason, "expected": v.expected_hash,
+             "replayed": v.replayed_hash}, sort_keys=True).encode()).digest()) for u, _, v in failed])
+        cids = [tc.event(rc, "ChallengeOpened")["challenge_id"] for rc in opened]
+        votes = {cid: [not self._replay(up, w, r, seed).ok for _ in members]       # each member replays itself
+                 for cid, (_, up, _) in zip(cids, failed)}
+        self._wait([m.actor.vote(cid, guilty) for cid in cids for m, guilty in zip(members, votes[cid])])
+        # every member voted, so each outcome is decided and resolves at once
+        resolved = [tc.event(rc, "ChallengeResolved") for rc in self._wait([self.owner.resolve_challenge(c) for c in cids])]
+        owner = self.owner.address
+        for cid, (u, up, verdict), res in zip(cids, failed, resolved):
+            if res["upheld"]:
+                forfeited = min(u.reward, self.expected_credits.get(u.trainer, 0))
+                if res["forfeited"] != forfeited:
+                    self.mismatches += 1
+                self.expected_credits[u.trainer] = self.expected_credits.get(u.trainer, 0) - forfeited
+                self.expected_credits[owner] = self.expected_credits.get(owner, 0) + bond + forfeited
+            else:
+                self.expected_credits[u.trainer] = self.expected_credits.get(u.trainer, 0) + bond
+            self.challenges.append({"round": rid, "challenge_id": cid, "trainer": u.trainer, "client": up.client,
+                                    "behaviour": up.behaviour, "reason": verdict.reason, "segment": verdict.segment,
+                                    "guilty_votes": sum(votes[cid]), "upheld": res["upheld"],
+                                    "slashed": res["slashed"], "forfeited": res["forfeited"]})
 
     # ------------------------------------------------------------ the run
     def run(self, progress: Callable[[int, float], None] | None = None) -> dict:
@@ -308,7 +394,9 @@ class OnchainTraining:
             "setup_gas": self.setup_gas, "chain": self.chain_name, "config": cfg.to_json(),
             "library_versions": versions_info(), "committee_per_round": self.committees,
             "reward_mismatches": self.mismatches, "pool_per_round": POOL, "credits": claimed,
-            "slashes": self.slashes,
+            "slashes": self.slashes, "spot_checks": self.spot_checks, "challenges": self.challenges,
+            "gas_by_op": {op: {"count": len(g), "mean": round(sum(g) / len(g)), "max": max(g)}
+                          for op, g in sorted(self.gas_by_op.items())},
         }
 
     def _claim_all(self) -> dict:
@@ -329,6 +417,7 @@ class OnchainTraining:
         return out
 
 
-def run_training_onchain(config: FLConfig, chain: str, progress: Callable[[int, float], None] | None = None) -> dict:
+def run_training_onchain(config: FLConfig, chain: str, progress: Callable[[int, float], None] | None = None, *,
+                         spot_checks: int = 0, cheaters: dict[int, str] | None = None) -> dict:
     """`brainnet train --chain embedded|anvil`: every round through the contracts (module docstring)."""
-    return OnchainTraining(config, chain).run(progress)
+    return OnchainTraining(config, chain, spot_checks=spot_checks, cheaters=cheaters).run(progress)
