@@ -40,6 +40,7 @@ def test_upheld_challenge_slashes_and_forfeits(tw):
     tw.training.vote(cid, True, sender=members[2])          # 3 of 5: decided
     assert tw.training.resolve_challenge(cid, sender=challenger)
     resolved = events(tw.training, "ChallengeResolved")[0]
+    assert events(tw.training, "MemberSlashed")[0].reason == "training: proof of training failed"
     assert resolved.upheld and resolved.forfeited == reward
     assert resolved.slashed == stake * FRAUD_SLASH_BPS // 10_000
     assert tw.registry.stake_of(trainer) == stake - resolved.slashed

@@ -202,11 +202,16 @@ class TrainingDeployers:
         return self.training.deploy(token, registry, models, committee_size, confirm_quorum, committee_bps,
                                     slash_bps, fraud_slash_bps, challenge_window, vote_window, challenge_bond)
 
-    def world(self, n_committee: int = N_COMMITTEE_NODES, n_trainers: int = N_TRAINERS, **training_args) -> TrainingWorld:
+    def world(self, n_committee: int = N_COMMITTEE_NODES, n_trainers: int = N_TRAINERS, token=None,
+              **training_args) -> TrainingWorld:
+        """`token`: another ERC-20 (with an open `mint`) instead of a fresh brainnet Token."""
         owner = boa.env.generate_address("training owner")
         treasury = boa.env.generate_address("training treasury")
         with boa.env.prank(owner):
-            token = self.token.deploy("brainnet", "BRN", [owner], [GENESIS], owner)
+            if token is None:
+                token = self.token.deploy("brainnet", "BRN", [owner], [GENESIS], owner)
+            else:
+                token.mint(owner, GENESIS)
             registry = self.registry.deploy(token.address, treasury, MIN_STAKE, 50, 3)
             registry.register_model(MODEL, WEIGHTS)
             registry.register_model(OTHER_MODEL, OTHER_WEIGHTS)
