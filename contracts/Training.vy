@@ -187,6 +187,7 @@ event RoundClosed:
     round_id: indexed(uint256)
     model_id: indexed(bytes32)
     new_version: uint256
+    weights_hash: bytes32             # the hash a quorum confirmed; empty = none
     confirmations: uint256
 
 event MemberSlashed:
@@ -550,34 +551,48 @@ def reveal_confirm(round_id: uint256, weights_hash: bytes32, salt: bytes32):
 @external
 def finalize_aggregate(round_id: uint256) -> uint256:
     """
-    @notice Record the posted aggregate as the model's next version when `confirm_quorum`
-            members revealed it; slash silent members. Anyone may call after the confirm
-            reveal deadline, or once every member revealed and the aggregate is posted.
+    @notice Record the hash that at least `confirm_quorum` members revealed as the model's next
+            version (the posted hash is the aggregator's claim, not the decision: a wrong post
+            cannot block a round); slash silent members and, with a quorum, dissenters.
+            Anyone may call after the confirm reveal deadline, or once every member revealed.
     @return the new version (0: none recorded)
     """
     r: Round = self.rounds[round_id]
     assert r.scores_final, "training: scores not finalized yet"
     assert not r.closed, "training: round already closed"
-    assert block.number > r.confirm_reveal_deadline or (r.confirm_reveals == self.committee_size and r.aggregate_hash != empty(bytes32)), "training: confirm still open"
+    assert block.number > r.confirm_reveal_deadline or (r.drawn and r.confirm_reveals == self.committee_size), "training: confirm still open"
+    members: DynArray[address, MAX_COMMITTEE] = self._committee[round_id]
+    winner: bytes32 = empty(bytes32)
     confirmations: uint256 = 0
-    if r.aggregate_hash != empty(bytes32):
-        for member: address in self._committee[round_id]:
-            if self.confirm_hashes[round_id][member] == r.aggregate_hash:
-                confirmations += 1
-    quorum: bool = r.aggregate_hash != empty(bytes32) and confirmations >= self.confirm_quorum
-    for member: address in self._committee[round_id]:
+    for i: uint256 in range(len(members), bound=MAX_COMMITTEE):
+        h: bytes32 = self.confirm_hashes[round_id][members[i]]
+        if h == empty(bytes32):
+            continue
+        count: uint256 = 0
+        for other: address in members:
+            if self.confirm_hashes[round_id][other] == h:
+                count += 1
+        if count >= self.confirm_quorum:
+            winner = h
+            confirmations = count
+            break
+    quorum: bool = winner != empty(bytes32)
+    for member: address in members:
         revealed: bytes32 = self.confirm_hashes[round_id][member]
         if r.accepted > 0 and revealed == empty(bytes32):
             self._slash(round_id, member, self.slash_bps, "training: no confirm reveal")
-        elif quorum and revealed != r.aggregate_hash:
+        elif quorum and revealed != winner:
             self._slash(round_id, member, self.slash_bps, "training: confirmed another aggregate")
         extcall self.registry.task_closed(member)
     version: uint256 = 0
     if quorum:
-        version = extcall self.models.record_version(r.model_id, r.version, r.aggregate_hash, round_id, self.aggregate_uri[round_id])
+        uri: String[256] = ""
+        if winner == r.aggregate_hash:
+            uri = self.aggregate_uri[round_id]
+        version = extcall self.models.record_version(r.model_id, r.version, winner, round_id, uri)
     self.rounds[round_id].closed = True
     self.rounds[round_id].new_version = version
-    log RoundClosed(round_id=round_id, model_id=r.model_id, new_version=version, confirmations=confirmations)
+    log RoundClosed(round_id=round_id, model_id=r.model_id, new_version=version, weights_hash=winner, confirmations=confirmations)
     return version
 
 

@@ -71,12 +71,26 @@ def test_no_quorum_records_nothing_and_slashes_only_the_silent(tw):
     assert tw.models.latest(MODEL) == 1 and tw.round(rid).closed
 
 
-def test_no_aggregate_posted(tw):
+def test_the_quorum_decides_not_the_post(tw):
+    """A member who posts a wrong hash cannot block the round: the hash a quorum revealed is recorded."""
+    rid, members = tw.scored_round()
+    tw.training.post_aggregate(rid, OTHER, "blob://wrong", sender=members[0])
+    confirm(tw, rid, {m: NEW for m in members[1:]} | {members[0]: OTHER})
+    assert tw.training.finalize_aggregate(rid, sender=tw.owner) == 2          # all revealed: no need to wait
+    closed = events(tw.training, "RoundClosed")[0]
+    slashed = events(tw.training, "MemberSlashed")
+    assert (closed.weights_hash, closed.confirmations) == (NEW, 4)
+    assert [e.node for e in slashed] == [members[0]]
+    v = tw.models.version(MODEL, 2)
+    assert (v.weights_hash, v.uri, v.parent) == (NEW, "", 1)                   # not the wrong post's URI
+
+
+def test_no_aggregate_posted_still_records_the_quorum_hash(tw):
     rid, members = tw.scored_round()
     confirm(tw, rid, {m: NEW for m in members})
     tw.past(rid, "confirm_reveal_deadline")
-    assert tw.training.finalize_aggregate(rid, sender=tw.owner) == 0
-    assert tw.models.latest(MODEL) == 1
+    assert tw.training.finalize_aggregate(rid, sender=tw.owner) == 2
+    assert tw.models.weights_hash(MODEL, 2) == NEW
 
 
 def test_nothing_accepted_nothing_to_confirm(tw):
