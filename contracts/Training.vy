@@ -356,16 +356,16 @@ def draw(round_id: uint256):
 @external
 def commit_update(round_id: uint256, commitment: bytes32):
     """@notice commitment = keccak256(abi_encode(round_id, keccak256(abi_encode(update_hash, trace_hash)), trainer, salt))."""
-    r: Round = self.rounds[round_id]
-    assert r.owner != empty(address), "training: unknown round"
-    assert block.number <= r.update_commit_deadline, "training: update commit window closed"
+    # single fields, not the whole Round: each storage slot read costs 2,100 gas
+    assert self.rounds[round_id].owner != empty(address), "training: unknown round"
+    assert block.number <= self.rounds[round_id].update_commit_deadline, "training: update commit window closed"
     assert staticcall self.registry.has_capability(msg.sender, CAP_TRAINING), "training: sender is not an active training node"
     assert self.slot_of[round_id][msg.sender] == 0, "training: update already committed"
-    assert r.updates < MAX_UPDATES, "training: round is full"
+    slot: uint256 = self.rounds[round_id].updates
+    assert slot < MAX_UPDATES, "training: round is full"
     assert commitment != empty(bytes32), "training: commitment is empty"
-    slot: uint256 = r.updates
-    self.updates[round_id][slot] = Update(trainer=msg.sender, commitment=commitment, update_hash=empty(bytes32),
-                                          trace_hash=empty(bytes32), revealed=False, median=0, accepted=False, reward=0)
+    self.updates[round_id][slot].trainer = msg.sender          # the slot is fresh: its other fields are zero
+    self.updates[round_id][slot].commitment = commitment
     self.slot_of[round_id][msg.sender] = slot + 1
     self.rounds[round_id].updates = slot + 1
     extcall self.registry.task_opened(msg.sender)
@@ -374,20 +374,18 @@ def commit_update(round_id: uint256, commitment: bytes32):
 
 @external
 def reveal_update(round_id: uint256, update_hash: bytes32, trace_hash: bytes32, salt: bytes32):
-    r: Round = self.rounds[round_id]
     slot1: uint256 = self.slot_of[round_id][msg.sender]
     assert slot1 != 0, "training: no update committed by this sender"
-    assert block.number > r.update_commit_deadline, "training: update reveal window not open yet"
-    assert block.number <= r.update_reveal_deadline, "training: update reveal window closed"
-    u: Update = self.updates[round_id][slot1 - 1]
-    assert not u.revealed, "training: update already revealed"
+    assert block.number > self.rounds[round_id].update_commit_deadline, "training: update reveal window not open yet"
+    assert block.number <= self.rounds[round_id].update_reveal_deadline, "training: update reveal window closed"
+    assert not self.updates[round_id][slot1 - 1].revealed, "training: update already revealed"
     assert update_hash != empty(bytes32), "training: update hash is empty"
     value: bytes32 = keccak256(abi_encode(update_hash, trace_hash))
-    assert keccak256(abi_encode(round_id, value, msg.sender, salt)) == u.commitment, "training: reveal does not match the commitment"
+    assert keccak256(abi_encode(round_id, value, msg.sender, salt)) == self.updates[round_id][slot1 - 1].commitment, "training: reveal does not match the commitment"
     self.updates[round_id][slot1 - 1].update_hash = update_hash
     self.updates[round_id][slot1 - 1].trace_hash = trace_hash
     self.updates[round_id][slot1 - 1].revealed = True
-    self.rounds[round_id].revealed_updates = r.revealed_updates + 1
+    self.rounds[round_id].revealed_updates += 1
     log UpdateRevealed(round_id=round_id, trainer=msg.sender, slot=slot1 - 1, update_hash=update_hash, trace_hash=trace_hash)
 
 
@@ -396,29 +394,27 @@ def reveal_update(round_id: uint256, update_hash: bytes32, trace_hash: bytes32, 
 @external
 def commit_scores(round_id: uint256, commitment: bytes32):
     """@notice commitment = keccak256(abi_encode(round_id, keccak256(abi_encode(scores)), member, salt))."""
-    r: Round = self.rounds[round_id]
     assert self.seat_of[round_id][msg.sender] != 0, "training: sender is not on the committee"
-    assert block.number > r.update_reveal_deadline, "training: score commit window not open yet"
-    assert block.number <= r.score_commit_deadline, "training: score commit window closed"
+    assert block.number > self.rounds[round_id].update_reveal_deadline, "training: score commit window not open yet"
+    assert block.number <= self.rounds[round_id].score_commit_deadline, "training: score commit window closed"
     assert self.score_commitments[round_id][msg.sender] == empty(bytes32), "training: scores already committed"
     assert commitment != empty(bytes32), "training: commitment is empty"
     self.score_commitments[round_id][msg.sender] = commitment
-    self.rounds[round_id].score_commits = r.score_commits + 1
+    self.rounds[round_id].score_commits += 1
     log ScoresCommitted(round_id=round_id, member=msg.sender, commitment=commitment)
 
 
 @external
 def reveal_scores(round_id: uint256, scores: DynArray[uint256, MAX_UPDATES], salt: bytes32):
     """@notice One score (0..10000) per update slot, in slot order; unrevealed slots' scores are ignored."""
-    r: Round = self.rounds[round_id]
     commitment: bytes32 = self.score_commitments[round_id][msg.sender]
     assert commitment != empty(bytes32), "training: no scores committed by this sender"
     assert not self.scores_revealed[round_id][msg.sender], "training: scores already revealed"
-    assert block.number > r.score_commit_deadline or r.score_commits == self.committee_size, "training: score reveal window not open yet"
-    assert block.number <= r.score_reveal_deadline, "training: score reveal window closed"
-    assert len(scores) == r.updates, "training: one score per update slot"
+    assert block.number > self.rounds[round_id].score_commit_deadline or self.rounds[round_id].score_commits == self.committee_size, "training: score reveal window not open yet"
+    assert block.number <= self.rounds[round_id].score_reveal_deadline, "training: score reveal window closed"
+    assert len(scores) == self.rounds[round_id].updates, "training: one score per update slot"
     assert keccak256(abi_encode(round_id, keccak256(abi_encode(scores)), msg.sender, salt)) == commitment, "training: reveal does not match the commitment"
-    index: uint256 = r.score_reveals
+    index: uint256 = self.rounds[round_id].score_reveals
     for slot: uint256 in range(len(scores), bound=MAX_UPDATES):
         assert scores[slot] <= MAX_SCORE, "training: score above the maximum"
         if self.updates[round_id][slot].revealed:
@@ -459,15 +455,23 @@ def finalize_scores(round_id: uint256):
     n: uint256 = r.score_reveals
     accepted: uint256 = 0
     score_sum: uint256 = 0
+    trainers: DynArray[address, MAX_UPDATES] = []
+    medians: DynArray[uint256, MAX_UPDATES] = []
+    revealed: DynArray[bool, MAX_UPDATES] = []
     for slot: uint256 in range(r.updates, bound=MAX_UPDATES):
-        u: Update = self.updates[round_id][slot]
-        extcall self.registry.task_closed(u.trainer)
-        if not u.revealed:
-            self._slash(round_id, u.trainer, self.slash_bps, "training: update not revealed")
+        trainer: address = self.updates[round_id][slot].trainer
+        shown: bool = self.updates[round_id][slot].revealed
+        trainers.append(trainer)
+        revealed.append(shown)
+        medians.append(0)
+        extcall self.registry.task_closed(trainer)
+        if not shown:
+            self._slash(round_id, trainer, self.slash_bps, "training: update not revealed")
             continue
         if n == 0:
             continue
         m: uint256 = self._median(round_id, slot, n)
+        medians[slot] = m
         self.updates[round_id][slot].median = m
         if m >= r.threshold:
             self.updates[round_id][slot].accepted = True
@@ -475,16 +479,17 @@ def finalize_scores(round_id: uint256):
             score_sum += m
     trainer_pool: uint256 = r.pool - r.seat_reward * self.committee_size
     trainer_paid: uint256 = 0
-    for slot: uint256 in range(r.updates, bound=MAX_UPDATES):
-        u: Update = self.updates[round_id][slot]
+    for slot: uint256 in range(len(trainers), bound=MAX_UPDATES):
+        if not revealed[slot]:
+            continue
+        ok: bool = n > 0 and medians[slot] >= r.threshold
         reward: uint256 = 0
-        if u.accepted and score_sum > 0:
-            reward = trainer_pool * u.median // score_sum
+        if ok and score_sum > 0:
+            reward = trainer_pool * medians[slot] // score_sum
             self.updates[round_id][slot].reward = reward
             trainer_paid += reward
-            self._credit(u.trainer, reward, round_id)
-        if u.revealed:
-            log UpdateScored(round_id=round_id, trainer=u.trainer, slot=slot, median=u.median, accepted=u.accepted, reward=reward)
+            self._credit(trainers[slot], reward, round_id)
+        log UpdateScored(round_id=round_id, trainer=trainers[slot], slot=slot, median=medians[slot], accepted=ok, reward=reward)
     committee_paid: uint256 = 0
     for member: address in self._committee[round_id]:
         if self.scores_revealed[round_id][member]:
@@ -522,29 +527,27 @@ def post_aggregate(round_id: uint256, weights_hash: bytes32, uri: String[256]):
 @external
 def commit_confirm(round_id: uint256, commitment: bytes32):
     """@notice commitment = keccak256(abi_encode(round_id, weights_hash, member, salt)) of the hash the member computed."""
-    r: Round = self.rounds[round_id]
     assert self.seat_of[round_id][msg.sender] != 0, "training: sender is not on the committee"
-    assert r.scores_final, "training: scores not finalized yet"
-    assert block.number <= r.confirm_commit_deadline, "training: confirm commit window closed"
+    assert self.rounds[round_id].scores_final, "training: scores not finalized yet"
+    assert block.number <= self.rounds[round_id].confirm_commit_deadline, "training: confirm commit window closed"
     assert self.confirm_commitments[round_id][msg.sender] == empty(bytes32), "training: confirm already committed"
     assert commitment != empty(bytes32), "training: commitment is empty"
     self.confirm_commitments[round_id][msg.sender] = commitment
-    self.rounds[round_id].confirm_commits = r.confirm_commits + 1
+    self.rounds[round_id].confirm_commits += 1
     log ConfirmCommitted(round_id=round_id, member=msg.sender, commitment=commitment)
 
 
 @external
 def reveal_confirm(round_id: uint256, weights_hash: bytes32, salt: bytes32):
-    r: Round = self.rounds[round_id]
     commitment: bytes32 = self.confirm_commitments[round_id][msg.sender]
     assert commitment != empty(bytes32), "training: no confirm committed by this sender"
     assert self.confirm_hashes[round_id][msg.sender] == empty(bytes32), "training: confirm already revealed"
-    assert block.number > r.confirm_commit_deadline or r.confirm_commits == self.committee_size, "training: confirm reveal window not open yet"
-    assert block.number <= r.confirm_reveal_deadline, "training: confirm reveal window closed"
+    assert block.number > self.rounds[round_id].confirm_commit_deadline or self.rounds[round_id].confirm_commits == self.committee_size, "training: confirm reveal window not open yet"
+    assert block.number <= self.rounds[round_id].confirm_reveal_deadline, "training: confirm reveal window closed"
     assert weights_hash != empty(bytes32), "training: weights hash is empty"
     assert keccak256(abi_encode(round_id, weights_hash, msg.sender, salt)) == commitment, "training: reveal does not match the commitment"
     self.confirm_hashes[round_id][msg.sender] = weights_hash
-    self.rounds[round_id].confirm_reveals = r.confirm_reveals + 1
+    self.rounds[round_id].confirm_reveals += 1
     log ConfirmRevealed(round_id=round_id, member=msg.sender, weights_hash=weights_hash)
 
 
