@@ -1,8 +1,12 @@
 """Training.vy: constructor checks, `open_round` (escrow, deadlines, every revert), `draw`, `phase`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import boa
-import pytest
+
+from brainnet.protocol import sample_committee
+from brainnet.protocol.commitment import task_seed
 
 from brainnet.protocol import keccak
 from contract_world import MODEL, OTHER_MODEL, events
@@ -91,6 +95,19 @@ def test_draw_mirrors_the_registry_sample(tw):
         tw.training.draw(rid, sender=tw.owner)
     with boa.reverts("training: unknown round"):
         tw.training.draw(99, sender=tw.owner)
+
+
+def test_draw_equals_the_python_mirror(tw):
+    """The seed is keccak(blockhash(seed_block), round_id) and the committee is
+    `protocol.committee.sample_committee` over the registry's stakes (1-based node indices)."""
+    rid = tw.open_round()
+    members = tw.draw(rid)
+    blockhash = boa.load(str(Path(__file__).resolve().parents[1] / "BlockHash.vy"))
+    seed = task_seed(blockhash.at(tw.round(rid).seed_block), rid)
+    count = tw.registry.node_count()
+    stakes = [tw.registry.stake_of(tw.registry.node_at(i)) for i in range(1, count + 1)]
+    drawn = sample_committee(stakes, seed, COMMITTEE_SIZE)
+    assert [tw.registry.node_at(i) for i in drawn] == members
 
 
 def test_draw_windows(tw):
