@@ -227,6 +227,7 @@ def _fl_summary(report: dict) -> None:
                       f"{c['flower_krum']:.4f}" if c["flower_krum"] is not None else "",
                       "[green]pass" if c["pass"] else "[red]miss")
     console.print(table)
+    console.print(report["note"])
 
 
 @app.command("pot")
