@@ -37,7 +37,6 @@ plus `gas_per_round`, `versions` (the Models lineage, oldest first), `reward_mis
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -334,9 +333,7 @@ class OnchainTraining:
             return
         # all challenges open in a row (each must open within the challenge window), then the votes
         self._wait([self.owner.approve(tc.training.address, bond * len(failed))])
-        opened = self._wait([self.owner.challenge(rid, u.trainer, hashlib.sha256(json.dumps(
-            {"round": rid, "trainer": u.trainer, "segment": v.segment, "reason": v.reason, "expected": v.expected_hash,
-             "replayed": v.replayed_hash}, sort_keys=True).encode()).digest()) for u, _, v in failed])
+        opened = self._wait([self.owner.challenge(rid, u.trainer, v.evidence(u.trace_hash.hex())) for u, _, v in failed])
         cids = [tc.event(rc, "ChallengeOpened")["challenge_id"] for rc in opened]
         votes = {cid: [not self._replay(up, w, r, seed).ok for _ in members]       # each member replays itself
                  for cid, (_, up, _) in zip(cids, failed)}
@@ -355,6 +352,7 @@ class OnchainTraining:
                 self.expected_credits[u.trainer] = self.expected_credits.get(u.trainer, 0) + bond
             self.challenges.append({"round": rid, "challenge_id": cid, "trainer": u.trainer, "client": up.client,
                                     "behaviour": up.behaviour, "reason": verdict.reason, "segment": verdict.segment,
+                                    "evidence_hash": verdict.evidence(u.trace_hash.hex()).hex(),
                                     "guilty_votes": sum(votes[cid]), "upheld": res["upheld"],
                                     "slashed": res["slashed"], "forfeited": res["forfeited"]})
 
