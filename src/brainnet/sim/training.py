@@ -30,9 +30,16 @@ hash. Gas is the sum of the round's receipts. The agents run in this process (th
 the only thing they share); a node drawn onto a committee scores with the honest scoring
 code: attackers attack through their updates.
 
+With `spot_checks=r`, a verifier replays r segments of every revealed trace after the round
+(`train.pot.verify`); a failed replay becomes an on-chain `challenge` citing
+`Verdict.evidence`, every committee member replays it and votes, and `resolve_challenge`
+slashes the trainer (see `OnchainTraining`). `cheaters` lets chosen trainers play a
+proof-of-training cheat instead of training.
+
 The JSON has the keys of `brainnet train --chain none` (beside the same clean FedAvg run)
 plus `gas_per_round`, `versions` (the Models lineage, oldest first), `reward_mismatches`,
-`committee_per_round`, `credits` and `slashes`.
+`committee_per_round`, `credits` (what each account claimed at the end), `slashes`,
+`challenges` and `gas_by_op` (count, mean and max gas per transaction kind).
 """
 from __future__ import annotations
 
