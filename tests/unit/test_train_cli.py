@@ -59,7 +59,7 @@ def test_bench_fl_quick(tmp_path, cli):
     assert sources == {"brainnet", "flower"}
     for row in report["rows"]:
         assert {"dataset", "attack", "byzantine", "strategy", "source", "final_accuracy"} <= set(row)
-    assert report["checks"] and "pass" in report["checks"][0]
+    assert report["checks"] and "pass" in report["checks"][0] and report["note"]
     assert out.with_suffix(".png").stat().st_size > 1000
 
 

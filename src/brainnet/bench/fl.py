@@ -189,7 +189,9 @@ def plot_fl(report: dict, path: Path, share: float = CHECK_SHARE) -> Path:
     fig, axes = plt.subplots(len(datasets), len(attacks), figsize=(3.2 * len(attacks), 2.6 * len(datasets)),
                              squeeze=False, sharey="row")
     clean = {c["dataset"]: c for c in report["clean"]}
-    styles = {"brainnet": "-", "flower": ":"}
+    styles = {"brainnet": "-", "flower": ":"}           # same colour per strategy, dotted for Flower's
+    colours = {"brain": "tab:blue", "fedavg": "tab:orange", "fedmedian": "tab:green", "trimmed_mean": "tab:red",
+               "krum": "tab:purple"}
     for i, ds in enumerate(datasets):
         for j, attack in enumerate(attacks):
             ax = axes[i][j]
@@ -198,8 +200,9 @@ def plot_fl(report: dict, path: Path, share: float = CHECK_SHARE) -> Path:
             for row in report["rows"]:
                 if (row["dataset"], row["attack"], row["byzantine"]) != (ds, attack, share):
                     continue
-                ax.plot(rounds, row["accuracy_per_round"], styles[row["source"]],
-                        lw=2 if row["strategy"] == "brain" else 1, label=f"{row['strategy']} ({row['source']})")
+                ax.plot(rounds, row["accuracy_per_round"], styles[row["source"]], color=colours.get(row["strategy"]),
+                        lw=2 if row["strategy"] == "brain" else (1.6 if row["source"] == "flower" else 1),
+                        label=f"{row['strategy']} ({row['source']})")
             ax.set_title(f"{ds}, {attack}", fontsize=8)
             ax.set_ylim(0, 1)
             ax.tick_params(labelsize=7)
