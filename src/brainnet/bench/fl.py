@@ -116,8 +116,9 @@ def summarize(report: dict) -> dict:
 def run_fl_bench(*, datasets=DATASETS, attacks=ATTACKS, shares=SHARES, rounds: int = 20, clients: int = 20,
                  alpha: float = 0.5, seed: int = 0, local: LocalConfig = LocalConfig(),
                  out: Path | None = DEFAULT_OUT, plot: Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict:
-    """Run the grid; write the JSON (and the PNG) when `out` is given; return the report."""
+                 progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Run the grid; write the JSON (and the PNG) when `out` is given; return the report.
+    `progress(done, total, label)` after each run."""
     start = time.perf_counter()
     base = FLConfig(rounds=rounds, clients=clients, alpha=alpha, seed=seed, local=local)
     report: dict = {"clean": [], "honest_only": [], "rows": [], "per_round": {}}
@@ -128,7 +129,7 @@ def run_fl_bench(*, datasets=DATASETS, attacks=ATTACKS, shares=SHARES, rounds: i
         nonlocal done
         done += 1
         if progress:
-            progress(f"[{done}/{total}] {label}")
+            progress(done, total, label)
 
     for ds in datasets:
         cfg = replace(base, dataset=ds)

@@ -35,7 +35,8 @@ POT_CLIENTS = 5          # digits' pool split into 5 near-IID trainers (alpha 10
 def run_pot_bench(*, trials: int = 200, segments: int = pot.DEFAULT_SEGMENTS, seed: int = 0,
                   local: LocalConfig = POT_LOCAL, dataset: str = "digits", clients: int = POT_CLIENTS,
                   tolerance: float = 0.0, out: Path | None = DEFAULT_OUT,
-                  progress: Callable[[str], None] | None = None) -> dict:
+                  progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Run the trials; write the JSON when `out` is given; `progress(done, total, label)` per trial."""
     start = time.perf_counter()
     ds = load_dataset(dataset)
     part = partition(ds, clients, 100.0, seed)
@@ -66,8 +67,8 @@ def run_pot_bench(*, trials: int = 200, segments: int = pot.DEFAULT_SEGMENTS, se
                 verify_s += verdict.verify_s
                 train_steps += claim.trace.steps
                 replay_steps += verdict.replayed_steps
-        if progress and (t + 1) % max(1, trials // 20) == 0:
-            progress(f"[{t + 1}/{trials}] trials")
+        if progress:
+            progress(t + 1, trials, "trials")
     cheats = {k: v for k, v in per_kind.items() if k != "honest"}
     caught = sum(v["caught"] for v in cheats.values())
     n_cheat = sum(v["trials"] for v in cheats.values())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -206,10 +207,29 @@ def fl(
         if a not in ATTACKS:
             raise ConfigError(f"--attack {a!r}: choose from {', '.join(ATTACKS)}")
     to_stdout = str(json_out) == "-"
-    report = run_fl_bench(datasets=tuple(datasets), attacks=tuple(attacks), shares=tuple(shares), rounds=rounds,
-                          clients=clients, alpha=alpha, seed=seed, out=None if to_stdout else json_out,
-                          progress=None if to_stdout else console.print)
+    with _bar(to_stdout, "bench fl") as progress:
+        report = run_fl_bench(datasets=tuple(datasets), attacks=tuple(attacks), shares=tuple(shares), rounds=rounds,
+                              clients=clients, alpha=alpha, seed=seed, out=None if to_stdout else json_out,
+                              progress=progress)
     _finish(report, json_out, _fl_summary)
+
+
+@contextmanager
+def _bar(quiet: bool, title: str):
+    """A rich progress bar fed by `progress(done, total, label)`; nothing when printing JSON to stdout."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield progress
 
 
 def _fl_summary(report: dict) -> None:
@@ -246,8 +266,9 @@ def pot_cmd(
     local = LocalConfig(epochs=2, batch_size=16, lr=0.1, trace_every=1) if quick else POT_LOCAL
     trials = 3 if quick else trials
     to_stdout = str(json_out) == "-"
-    report = run_pot_bench(trials=trials, segments=segments, seed=seed, local=local,
-                           out=None if to_stdout else json_out, progress=None if to_stdout else console.print)
+    with _bar(to_stdout, "bench pot") as progress:
+        report = run_pot_bench(trials=trials, segments=segments, seed=seed, local=local,
+                               out=None if to_stdout else json_out, progress=progress)
     _finish(report, json_out, _pot_summary)
 
 
