@@ -39,6 +39,15 @@ class DeployParams:
     max_levels: int = 4                      # L: committee levels (K, 2K+1, 4K+3, ...); 1 = BRAIN's rule
     challenge_window: int = 10               # blocks a settled result stays open to the requester's challenge
     challenge_bond: int = 50 * TOKEN         # posted by a challenger; back if the result changes
+    # Training (committee-scored federated rounds; see contracts/Training.vy)
+    training_committee: int = 5              # scoring committee of a round
+    training_quorum: int = 3                 # matching aggregate confirmations that record a version
+    training_committee_bps: int = 1000       # share of a round's pool paid to the committee seats
+    training_slash_bps: int = 1000           # no-show trainers and silent members
+    training_fraud_slash_bps: int = 5000     # an upheld proof-of-training challenge
+    training_challenge_window: int = 20      # blocks after a round's confirm deadline to challenge
+    training_vote_window: int = 10           # blocks the committee has to vote on a challenge
+    training_challenge_bond: int = 10 * TOKEN
 
     @classmethod
     def from_dict(cls, data: dict) -> "DeployParams":
@@ -98,7 +107,8 @@ def deploy(
     models: dict[str, bytes | tuple[bytes, int]] | None = None,
     deployer: LocalAccount | None = None,
 ) -> Deployment:
-    """Deploy Token, Registry and Inference; authorize Inference; register `models`.
+    """Deploy Token, Registry, Inference, Models and Training; authorize Inference and
+    Training in the Registry and Training in Models; register `models`.
 
     `models` maps a name to its weights' sha256 (an `exact` model) or to
     (weights sha256, tolerance in bits) (a `near` model).
@@ -111,19 +121,27 @@ def deploy(
     signer = Signer(backend.w3, deployer)
     deploy_block = backend.w3.eth.block_number
 
-    def create(name: str, *args) -> str:
+    def create(name: str, *args, gas: int = 6_000_000) -> str:
         art: Artifact = artifacts[name]
         factory = backend.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
         data = factory.constructor(*args)._encode_data_in_transaction(*args)
-        return signer.send({"data": data}, gas=6_000_000, label=f"deploy {name}").contract_address
+        return signer.send({"data": data}, gas=gas, label=f"deploy {name}").contract_address
 
     token = create("Token", "brainnet", "BRN", [deployer.address], [params.supply], deployer.address)
     registry = create("Registry", token, deployer.address, params.min_stake, params.unbonding_blocks, params.jail_after)
     inference = create("Inference", token, registry, params.committee_size, params.quorum,
                        params.commit_window, params.reveal_window, params.slash_bps, params.min_fee,
                        params.max_levels, params.challenge_window, params.challenge_bond)
+    models_addr = create("Models")
+    training = create("Training", token, registry, models_addr, params.training_committee, params.training_quorum,
+                      params.training_committee_bps, params.training_slash_bps, params.training_fraud_slash_bps,
+                      params.training_challenge_window, params.training_vote_window, params.training_challenge_bond,
+                      gas=12_000_000)
     reg = backend.w3.eth.contract(address=registry, abi=artifacts["Registry"].abi)
     signer.send({"to": registry, "data": reg.functions.authorize(inference, True)._encode_transaction_data()}, label="authorize")
+    signer.send({"to": registry, "data": reg.functions.authorize(training, True)._encode_transaction_data()}, label="authorize")
+    mod = backend.w3.eth.contract(address=models_addr, abi=artifacts["Models"].abi)
+    signer.send({"to": models_addr, "data": mod.functions.authorize(training, True)._encode_transaction_data()}, label="authorize")
     registered = {}
     for name, spec in (models or {}).items():
         weights_hash, tolerance = spec if isinstance(spec, tuple) else (spec, None)
@@ -135,6 +153,7 @@ def deploy(
                             "mode": "exact" if tolerance is None else "near", "tolerance": tolerance or 0}
     return Deployment(
         chain=backend.spec, chain_id=backend.chain_id, deploy_block=deploy_block, deployer=deployer.address,
-        addresses={"Token": token, "Registry": registry, "Inference": inference},
+        addresses={"Token": token, "Registry": registry, "Inference": inference, "Models": models_addr,
+                   "Training": training},
         abi_hash=abi_hash(artifacts), params=params, models=registered,
     )

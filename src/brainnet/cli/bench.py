@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -226,3 +227,115 @@ def _shard_summary(report: dict) -> None:
         svd.add_row(str(row["layer"]), str(row["rank"]), f"{row['memory_mb']:.3f}", f"{row['dense_memory_mb']:.3f}",
                     f"{row['cosine']:.5f}")
     console.print(svd)
+
+
+@app.command("fl")
+def fl(
+    datasets: list[str] = typer.Option(["digits", "breast_cancer", "wine"], "--dataset",
+                                       help="Data set (repeatable): digits, breast_cancer, wine."),
+    attacks: list[str] = typer.Option(["label_flip", "sign_flip", "scale", "gaussian", "free_rider"], "--attack",
+                                      help="Attack (repeatable)."),
+    shares: list[float] = typer.Option([0.1, 0.3, 0.45], "--byzantine", help="Share of attackers (repeatable)."),
+    rounds: int = typer.Option(20, min=1, help="Rounds per run."),
+    clients: int = typer.Option(20, min=2, help="Clients per run."),
+    alpha: float = typer.Option(0.5, help="Dirichlet alpha of the non-IID split."),
+    seed: int = typer.Option(0, help="Seed shared by every run (split, attackers, init, batches)."),
+    quick: bool = typer.Option(False, "--quick", help="A tiny grid for tests: wine, sign_flip, 30%, 6 clients, 2 rounds."),
+    json_out: Path = typer.Option(Path("bench/results/fl.json"), "--json",
+                                  help="Where to write the report ('-' prints it to stdout); the PNG goes beside it."),
+) -> None:
+    """Federated strategies under attack: final accuracy of ours and Flower's, same seeds; PNG per round."""
+    from brainnet.bench.fl import run_fl_bench
+    from brainnet.errors import ConfigError
+    from brainnet.train.attacks import ATTACKS
+    from brainnet.train.data import DATASETS
+
+    if quick:
+        datasets, attacks, shares, rounds, clients = ["wine"], ["sign_flip"], [0.3], 2, 6
+    for d in datasets:
+        if d not in DATASETS:
+            raise ConfigError(f"--dataset {d!r}: choose from {', '.join(DATASETS)}")
+    for a in attacks:
+        if a not in ATTACKS:
+            raise ConfigError(f"--attack {a!r}: choose from {', '.join(ATTACKS)}")
+    to_stdout = str(json_out) == "-"
+    with _bar(to_stdout, "bench fl") as progress:
+        report = run_fl_bench(datasets=tuple(datasets), attacks=tuple(attacks), shares=tuple(shares), rounds=rounds,
+                              clients=clients, alpha=alpha, seed=seed, out=None if to_stdout else json_out,
+                              progress=progress)
+    _finish(report, json_out, _fl_summary)
+
+
+@contextmanager
+def _bar(quiet: bool, title: str):
+    """A rich progress bar fed by `progress(done, total, label)`; nothing when printing JSON to stdout."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield progress
+
+
+def _fl_summary(report: dict) -> None:
+    from rich.table import Table
+
+    for c in report["clean"]:
+        console.print(f"{c['dataset']}: clean FedAvg {c['final_accuracy']:.4f}")
+    table = Table(title="30% attackers: brain vs clean FedAvg and Flower's FedMedian / Krum")
+    for col in ("dataset", "attack", "brain", "clean", "honest-only", "flower median", "flower krum", "check"):
+        table.add_column(col)
+    for c in report["checks"]:
+        table.add_row(c["dataset"], c["attack"], f"{c['brain']:.4f}", f"{c['clean_fedavg']:.4f}",
+                      f"{c['honest_only_fedavg']:.4f}" if c["honest_only_fedavg"] is not None else "",
+                      f"{c['flower_fedmedian']:.4f}" if c["flower_fedmedian"] is not None else "",
+                      f"{c['flower_krum']:.4f}" if c["flower_krum"] is not None else "",
+                      "[green]pass" if c["pass"] else "[red]miss")
+    console.print(table)
+    console.print(report["note"])
+
+
+@app.command("pot")
+def pot_cmd(
+    trials: int = typer.Option(200, min=1, help="Trials per cheat (and honest trainers)."),
+    segments: int = typer.Option(12, min=1, help="r: segments the verifier replays (first, last and r-2 random)."),
+    seed: int = typer.Option(0, help="Seed of the trainers, cheats and challenges."),
+    quick: bool = typer.Option(False, "--quick", help="A tiny run for tests: 3 trials, short training."),
+    json_out: Path = typer.Option(Path("bench/results/pot.json"), "--json",
+                                  help="Where to write the report ('-' prints it to stdout)."),
+) -> None:
+    """Proof of training: cheats caught, honest trainers flagged, replay cost over training cost."""
+    from brainnet.bench.pot import POT_LOCAL, run_pot_bench
+    from brainnet.train.local import LocalConfig
+
+    local = LocalConfig(epochs=2, batch_size=16, lr=0.1, trace_every=1) if quick else POT_LOCAL
+    trials = 3 if quick else trials
+    to_stdout = str(json_out) == "-"
+    with _bar(to_stdout, "bench pot") as progress:
+        report = run_pot_bench(trials=trials, segments=segments, seed=seed, local=local,
+                               out=None if to_stdout else json_out, progress=progress)
+    _finish(report, json_out, _pot_summary)
+
+
+def _pot_summary(report: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"proof of training, r = {report['config']['segments_r']} segments, "
+                        f"k = {report['config']['trace_every_k']}")
+    table.add_column("claim")
+    table.add_column("trials", justify="right")
+    table.add_column("caught", justify="right")
+    for name, row in report["per_cheat"].items():
+        table.add_row(name, str(row["trials"]), str(row["caught"]))
+    table.add_row("honest", str(report["honest"]["trials"]), f"{report['honest']['flagged']} flagged")
+    console.print(table)
+    console.print(f"detection rate {report['detection_rate']:.4f}, false positive rate "
+                  f"{report['false_positive_rate']:.4f}, replay cost ratio {report['replay_cost_ratio']:.4f} "
+                  f"(steps {report['replay_step_ratio']:.4f})")

@@ -19,11 +19,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from brainnet.cli import account, bench, demo, deploy, devnet, node, request, shard, sim
+    from brainnet.cli import account, bench, demo, deploy, devnet, node, request, shard, sim, train
 
     app.command("demo", help=demo.__doc__)(demo.demo)
     app.command("deploy", help=deploy.__doc__)(deploy.deploy_cmd)
     app.command("request", help=request.__doc__)(request.request)
+    app.command("train", help=train.__doc__)(train.train)
     app.add_typer(account.app, name="account", help=account.__doc__)
     app.add_typer(node.app, name="node", help=node.__doc__)
     app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
