@@ -81,6 +81,14 @@ def test_embedding_block_rejects_bad_token_ids():
 
 
 DECODER_NODES: list = []
+_LOCAL: list = []
+
+
+def local_decoder() -> LocalSequential:
+    if not _LOCAL:
+        torch.set_num_threads(1)
+        _LOCAL.append(LocalSequential("decoder"))
+    return _LOCAL[0]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +128,7 @@ def test_expired_sessions_are_rebuilt_from_the_prefix(decoder_servers):
     _, eps = decoder_servers
     remote = RemoteSequential("decoder", discover(eps), codec_name="fp32", timeout=5.0)
     prompt = torch.tensor([[7, 8, 9]])
-    expected = LocalSequential("decoder").generate(prompt, 8, kv=True)
+    expected = local_decoder().generate(prompt, 8, kv=True)
     original = remote._kv_step
     calls = {"n": 0}
 
@@ -140,9 +148,8 @@ def test_expired_sessions_are_rebuilt_from_the_prefix(decoder_servers):
 def test_remote_decoder_with_kv_equals_local_and_survives_a_node_dying(decoder_servers):
     servers, eps = decoder_servers
     nodes = discover(eps)
-    local = LocalSequential("decoder")
     prompt = torch.tensor([[11, 12, 13, 14]])
-    expected = local.generate(prompt, 12, kv=False)
+    expected = local_decoder().generate(prompt, 12, kv=True)
     remote = RemoteSequential("decoder", nodes, codec_name="fp32", timeout=5.0)
     assert torch.equal(remote.generate(prompt, 12, kv=True), expected)
     assert torch.equal(remote.generate(prompt, 6, kv=False), expected[:, :10])
