@@ -18,6 +18,13 @@
      distance (xor + popcount) is within the model's tolerance. The center of a level is
      the revealed value most reveals agree with, ties to the earliest reveal.
      Phases come from block numbers. `brainnet.protocol.escalation` mirrors every rule.
+     Batches: `draw_many`, `commit_many`, `reveal_many`, `reveal_near_many` and
+     `finalize_many` do what the single calls do for up to MAX_BATCH tasks in one
+     transaction (the base cost and the warm Registry slots are shared). `draw_many` and
+     `finalize_many` skip tasks that are not ready (another node may have been first);
+     `commit_many` and the reveals check every entry as the single call does.
+     Storage per (task, member): one state word (level + 1, revealed flag) and one value
+     slot that holds the commitment until the reveal, then the revealed value.
      Reverts start with "inference:".
 """
 
@@ -26,6 +33,9 @@ from ethereum.ercs import IERC20
 MAX_COMMITTEE: constant(uint256) = 128     # members of one level
 MAX_MEMBERS: constant(uint256) = 256       # members of all levels of a task
 MAX_LEVELS: constant(uint256) = 6
+MAX_BATCH: constant(uint256) = 64          # tasks in one batched call
+LEVEL_MASK: constant(uint256) = 255        # member state: level + 1 in the low byte
+REVEALED: constant(uint256) = 256          # member state: revealed flag
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
@@ -157,11 +167,9 @@ challenge_bond: public(uint256)
 
 tasks: public(HashMap[uint256, Task])
 task_count: public(uint256)
-commitments: public(HashMap[uint256, HashMap[address, bytes32]])
-reveals: public(HashMap[uint256, HashMap[address, bytes32]])
-reveal_blobs: public(HashMap[uint256, HashMap[address, bytes32]])
-has_revealed: public(HashMap[uint256, HashMap[address, bool]])
-member_level: public(HashMap[uint256, HashMap[address, uint256]])   # level + 1; 0 = not a member
+_state: HashMap[uint256, HashMap[address, uint256]]                # level + 1 | REVEALED; 0 = not a member
+_slot: HashMap[uint256, HashMap[address, bytes32]]                 # commitment, then the revealed value
+_blobs: HashMap[uint256, HashMap[address, bytes32]]                # near: sha256 of the revealed output blob
 claimable: public(HashMap[address, uint256])
 _members: HashMap[uint256, DynArray[address, MAX_MEMBERS]]         # all levels, in draw order
 _tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count
@@ -286,36 +294,49 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
     task_id: uint256 = self.task_count + 1
     self.task_count = task_id
-    self.tasks[task_id] = Task(
-        requester=msg.sender, model_id=model_id, input_hash=input_hash, fee=fee,
-        request_block=block.number, status=Status.REQUESTED, seed=empty(bytes32),
-        commit_deadline=0, reveal_deadline=0, commits=0, reveals=0,
-        top_result=empty(bytes32), top_count=0, result=empty(bytes32), final_block=0,
-        level=0, seed_block=block.number + 1, mode=mode, tolerance=tolerance,
-        challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
-    )
+    # field by field: the fields that start at zero are not written (a zero write still costs)
+    self.tasks[task_id].requester = msg.sender
+    self.tasks[task_id].model_id = model_id
+    self.tasks[task_id].input_hash = input_hash
+    if fee > 0:
+        self.tasks[task_id].fee = fee
+    self.tasks[task_id].request_block = block.number
+    self.tasks[task_id].status = Status.REQUESTED
+    self.tasks[task_id].seed_block = block.number + 1
+    if mode != 0:
+        self.tasks[task_id].mode = mode
+    if tolerance != 0:
+        self.tasks[task_id].tolerance = tolerance
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
 
 
-@external
-def draw(task_id: uint256):
-    """@notice Draw the committee of the task's current level; anyone may call once its seed block is mined."""
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.REQUESTED, "inference: task is not waiting for a committee"
-    assert block.number > t.seed_block, "inference: seed block not mined yet"
-    assert block.number - t.seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
+@internal
+@view
+def _drawable(task_id: uint256) -> bool:
+    seed_block: uint256 = self.tasks[task_id].seed_block
+    return self.tasks[task_id].status == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
+
+
+@internal
+def _draw(task_id: uint256):
+    assert self.tasks[task_id].status == Status.REQUESTED, "inference: task is not waiting for a committee"
+    seed_block: uint256 = self.tasks[task_id].seed_block
+    assert block.number > seed_block, "inference: seed block not mined yet"
+    assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
+    level: uint256 = self.tasks[task_id].level
+    model_id: bytes32 = self.tasks[task_id].model_id
     seed: bytes32 = empty(bytes32)
     members: DynArray[address, MAX_COMMITTEE] = []
-    size: uint256 = self._level_size(t.level)
-    if t.level == 0:
-        seed = keccak256(abi_encode(blockhash(t.seed_block), task_id))
-        members = staticcall self.registry.sample(t.model_id, seed, size)
+    size: uint256 = self._level_size(level)
+    if level == 0:
+        seed = keccak256(abi_encode(blockhash(seed_block), task_id))
+        members = staticcall self.registry.sample(model_id, seed, size)
     else:
-        seed = keccak256(abi_encode(blockhash(t.seed_block), task_id, t.level))
-        members = staticcall self.registry.sample_excluding(t.model_id, seed, size, self._members[task_id])
+        seed = keccak256(abi_encode(blockhash(seed_block), task_id, level))
+        members = staticcall self.registry.sample_excluding(model_id, seed, size, self._members[task_id])
     for m: address in members:
-        self.member_level[task_id][m] = t.level + 1
+        self._state[task_id][m] = level + 1
         self._members[task_id].append(m)
         extcall self.registry.task_opened(m)
     commit_deadline: uint256 = block.number + self.commit_window
@@ -324,76 +345,130 @@ def draw(task_id: uint256):
     self.tasks[task_id].seed = seed
     self.tasks[task_id].commit_deadline = commit_deadline
     self.tasks[task_id].reveal_deadline = reveal_deadline
-    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=t.level)
+    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=level)
+
+
+@external
+def draw(task_id: uint256):
+    """@notice Draw the committee of the task's current level; anyone may call once its seed block is mined."""
+    self._draw(task_id)
+
+
+@external
+def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
+    """
+    @notice `draw` for every listed task that is waiting for a committee and whose seed block
+            is mined and still known; the others are skipped (another caller may have drawn them).
+    @return the number of committees drawn
+    """
+    assert len(task_ids) > 0, "inference: empty batch"
+    drawn: uint256 = 0
+    for task_id: uint256 in task_ids:
+        if self._drawable(task_id):
+            self._draw(task_id)
+            drawn += 1
+    return drawn
 
 
 # ---------------------------------------------------------------- commit and reveal
 
-@external
-def commit(task_id: uint256, commitment: bytes32):
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its commit phase"
-    assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
-    assert self.commitments[task_id][msg.sender] == empty(bytes32), "inference: already committed"
-    assert block.number <= t.commit_deadline, "inference: commit window closed"
+@internal
+def _commit(task_id: uint256, commitment: bytes32):
+    assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its commit phase"
+    state: uint256 = self._state[task_id][msg.sender]
+    assert state & LEVEL_MASK == self.tasks[task_id].level + 1, "inference: sender is not on the committee"
+    assert self._slot[task_id][msg.sender] == empty(bytes32) and state & REVEALED == 0, "inference: already committed"
+    assert block.number <= self.tasks[task_id].commit_deadline, "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
-    self.commitments[task_id][msg.sender] = commitment
-    self.tasks[task_id].commits = t.commits + 1
+    self._slot[task_id][msg.sender] = commitment
+    self.tasks[task_id].commits += 1
     log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
 
 
+@external
+def commit(task_id: uint256, commitment: bytes32):
+    self._commit(task_id, commitment)
+
+
+@external
+def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32, MAX_BATCH]):
+    """@notice `commit` values[i] for task_ids[i], for every i; any invalid entry reverts the whole batch."""
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(values) == len(task_ids), "inference: batch arrays differ in length"
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        self._commit(task_ids[i], values[i])
+
+
 @internal
-def _check_reveal(task_id: uint256, t: Task, result: bytes32, salt: bytes32):
-    commitment: bytes32 = self.commitments[task_id][msg.sender]
-    assert commitment != empty(bytes32), "inference: no commitment from this sender"
-    assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
-    assert not self.has_revealed[task_id][msg.sender], "inference: already revealed"
-    assert t.commits == self._level_size(t.level) or block.number > t.commit_deadline, "inference: reveal phase not open yet"
-    assert block.number <= t.reveal_deadline, "inference: reveal window closed"
+def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes32) -> uint256:
+    """Checks of every reveal; returns the sender's member state."""
+    commitment: bytes32 = self._slot[task_id][msg.sender]
+    state: uint256 = self._state[task_id][msg.sender]
+    assert commitment != empty(bytes32) or state & REVEALED != 0, "inference: no commitment from this sender"
+    assert state & LEVEL_MASK == level + 1, "inference: sender is not on the committee"
+    assert state & REVEALED == 0, "inference: already revealed"
+    assert self.tasks[task_id].commits == self._level_size(level) or block.number > self.tasks[task_id].commit_deadline, "inference: reveal phase not open yet"
+    assert block.number <= self.tasks[task_id].reveal_deadline, "inference: reveal window closed"
     assert keccak256(abi_encode(task_id, result, msg.sender, salt)) == commitment, "inference: reveal does not match the commitment"
+    return state
+
+
+@internal
+def _reveal(task_id: uint256, result: bytes32, salt: bytes32):
+    assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert self.tasks[task_id].mode == EXACT, "inference: near models reveal with reveal_near"
+    level: uint256 = self.tasks[task_id].level
+    state: uint256 = self._check_reveal(task_id, level, result, salt)
+    reveals: uint256 = self.tasks[task_id].reveals
+    top_count: uint256 = self.tasks[task_id].top_count
+    key: uint256 = task_id * 8 + level
+    count: uint256 = self._tally[key][result] + 1
+    self._tally[key][result] = count
+    first: uint256 = reveals
+    if count == 1:
+        self._first[key][result] = reveals
+    else:
+        first = self._first[key][result]
+    if count > top_count or (count == top_count and first < self._center_index[key]):
+        self.tasks[task_id].top_count = count
+        self.tasks[task_id].top_result = result
+        self._center_index[key] = first
+    self._record_reveal(task_id, state, reveals, result, empty(bytes32), False)
 
 
 @external
 def reveal(task_id: uint256, result: bytes32, salt: bytes32):
     """@notice Reveal the result of an `exact` model: sha256 of the canonical output."""
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert t.mode == EXACT, "inference: near models reveal with reveal_near"
-    self._check_reveal(task_id, t, result, salt)
-    key: uint256 = task_id * 8 + t.level
-    count: uint256 = self._tally[key][result] + 1
-    self._tally[key][result] = count
-    if count == 1:
-        self._first[key][result] = t.reveals
-    first: uint256 = self._first[key][result]
-    if count > t.top_count or (count == t.top_count and first < self._center_index[key]):
-        self.tasks[task_id].top_count = count
-        self.tasks[task_id].top_result = result
-        self._center_index[key] = first
-    self._record_reveal(task_id, t, result, result)
+    self._reveal(task_id, result, salt)
 
 
 @external
-def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
-    """
-    @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
-            the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
-    """
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert t.mode == NEAR, "inference: exact models reveal with reveal"
-    self._check_reveal(task_id, t, keccak256(abi_encode(fingerprint, blob_hash)), salt)
-    key: uint256 = task_id * 8 + t.level
-    index: uint256 = t.reveals
+def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH]):
+    """@notice `reveal` (results[i], salts[i]) for task_ids[i], for every i; any invalid entry reverts the whole batch."""
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(results) == len(task_ids) and len(salts) == len(task_ids), "inference: batch arrays differ in length"
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        self._reveal(task_ids[i], results[i], salts[i])
+
+
+@internal
+def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
+    assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert self.tasks[task_id].mode == NEAR, "inference: exact models reveal with reveal"
+    level: uint256 = self.tasks[task_id].level
+    state: uint256 = self._check_reveal(task_id, level, keccak256(abi_encode(fingerprint, blob_hash)), salt)
+    key: uint256 = task_id * 8 + level
+    index: uint256 = self.tasks[task_id].reveals
+    tolerance: uint256 = self.tasks[task_id].tolerance
     mine: uint256 = 1
-    top_count: uint256 = t.top_count
-    top_result: bytes32 = t.top_result
+    top_count: uint256 = self.tasks[task_id].top_count
+    top_result: bytes32 = self.tasks[task_id].top_result
     center: uint256 = self._center_index[key]
     for j: uint256 in range(MAX_COMMITTEE):
         if j >= index:
             break
         other: bytes32 = self._values[key][j]
-        if self._agree(other, fingerprint, NEAR, t.tolerance):
+        if self._agree(other, fingerprint, NEAR, tolerance):
             mine += 1
             count: uint256 = self._counts[key][j] + 1
             self._counts[key][j] = count
@@ -410,16 +485,38 @@ def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt
     self.tasks[task_id].top_count = top_count
     self.tasks[task_id].top_result = top_result
     self._center_index[key] = center
-    self._record_reveal(task_id, t, fingerprint, blob_hash)
+    self._record_reveal(task_id, state, index, fingerprint, blob_hash, True)
+
+
+@external
+def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
+    """
+    @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
+            the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
+    """
+    self._reveal_near(task_id, fingerprint, blob_hash, salt)
+
+
+@external
+def reveal_near_many(task_ids: DynArray[uint256, MAX_BATCH], fingerprints: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH]):
+    """@notice `reveal_near` for every i; any invalid entry reverts the whole batch."""
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(fingerprints) == len(task_ids) and len(blob_hashes) == len(task_ids) and len(salts) == len(task_ids), "inference: batch arrays differ in length"
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        self._reveal_near(task_ids[i], fingerprints[i], blob_hashes[i], salts[i])
 
 
 @internal
-def _record_reveal(task_id: uint256, t: Task, revealed: bytes32, blob_hash: bytes32):
-    self.has_revealed[task_id][msg.sender] = True
-    self.reveals[task_id][msg.sender] = revealed
-    self.reveal_blobs[task_id][msg.sender] = blob_hash
-    self.tasks[task_id].reveals = t.reveals + 1
-    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob_hash)
+def _record_reveal(task_id: uint256, state: uint256, reveals: uint256, revealed: bytes32, blob_hash: bytes32, near: bool):
+    """Exact mode: the blob hash is the result itself and is not stored twice."""
+    self._state[task_id][msg.sender] = state | REVEALED
+    self._slot[task_id][msg.sender] = revealed        # the commitment was checked; the slot now holds the value
+    blob: bytes32 = revealed
+    if near:
+        self._blobs[task_id][msg.sender] = blob_hash
+        blob = blob_hash
+    self.tasks[task_id].reveals = reveals + 1
+    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob)
 
 
 # ---------------------------------------------------------------- finalize, challenge, close
@@ -445,9 +542,22 @@ def _can_escalate(task_id: uint256, t: Task) -> bool:
     return staticcall self.registry.available(t.model_id, self._members[task_id]) >= self._level_size(t.level + 1)
 
 
-@external
-def finalize(task_id: uint256):
-    """@notice End the current level (settle, escalate or refund), or close a provisional task after its challenge window."""
+@internal
+@view
+def _finalizable(task_id: uint256) -> bool:
+    """`finalize` would not revert on a phase check (see `finalize`)."""
+    status: Status = self.tasks[task_id].status
+    if status == Status.REQUESTED:
+        return block.number > self.tasks[task_id].seed_block + SEED_HORIZON
+    if status == Status.PROVISIONAL:
+        return block.number > self.tasks[task_id].challenge_deadline
+    if status == Status.DRAWN:
+        return self.tasks[task_id].reveals == self._level_size(self.tasks[task_id].level) or block.number > self.tasks[task_id].reveal_deadline
+    return False
+
+
+@internal
+def _finalize(task_id: uint256):
     t: Task = self.tasks[task_id]
     if t.status == Status.REQUESTED:
         # the level's committee was never drawn and can no longer be: give the fee back
@@ -469,6 +579,28 @@ def finalize(task_id: uint256):
         self._settle(task_id, t)
     else:
         self._close(task_id, t, empty(bytes32), False)
+
+
+@external
+def finalize(task_id: uint256):
+    """@notice End the current level (settle, escalate or refund), or close a provisional task after its challenge window."""
+    self._finalize(task_id)
+
+
+@external
+def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
+    """
+    @notice `finalize` every listed task that can be finalized now; the others (not ready, or
+            already final) are skipped.
+    @return the number of tasks finalized
+    """
+    assert len(task_ids) > 0, "inference: empty batch"
+    done: uint256 = 0
+    for task_id: uint256 in task_ids:
+        if self._finalizable(task_id):
+            self._finalize(task_id)
+            done += 1
+    return done
 
 
 @internal
@@ -516,7 +648,7 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     agreeing: uint256 = 0
     if settled:
         for m: address in members:
-            if self.has_revealed[task_id][m] and self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
+            if self._state[task_id][m] & REVEALED != 0 and self._agree(self._slot[task_id][m], final, t.mode, t.tolerance):
                 agreeing += 1
         if t.challenger != empty(address) and self._agree(final, t.challenged, t.mode, t.tolerance):
             pot += t.bond          # the challenge lost: its bond pays the committee
@@ -525,10 +657,10 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     if settled:
         share = pot // agreeing
     for m: address in members:
-        if not self.has_revealed[task_id][m]:
+        if self._state[task_id][m] & REVEALED == 0:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
-            if self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
+            if self._agree(self._slot[task_id][m], final, t.mode, t.tolerance):
                 self.claimable[m] += share
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
@@ -568,7 +700,7 @@ def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
     level: uint256 = self.tasks[task_id].level
     out: DynArray[address, MAX_COMMITTEE] = []
     for m: address in self._members[task_id]:
-        if self.member_level[task_id][m] == level + 1:
+        if self._state[task_id][m] & LEVEL_MASK == level + 1:
             out.append(m)
     return out
 
@@ -577,7 +709,7 @@ def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
 @view
 def is_member(task_id: uint256, member: address) -> bool:
     """@notice Whether `member` sits on any level of the task."""
-    return self.member_level[task_id][member] != 0
+    return self._state[task_id][member] != 0
 
 
 @external
@@ -592,3 +724,45 @@ def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
 def tally(task_id: uint256, result: bytes32) -> uint256:
     """@notice Exact mode: reveals of `result` at the task's current level."""
     return self._tally[task_id * 8 + self.tasks[task_id].level][result]
+
+
+@external
+@view
+def member_level(task_id: uint256, member: address) -> uint256:
+    """@notice Level + 1 of the committee `member` sits on in the task; 0 = not a member."""
+    return self._state[task_id][member] & LEVEL_MASK
+
+
+@external
+@view
+def has_revealed(task_id: uint256, member: address) -> bool:
+    return self._state[task_id][member] & REVEALED != 0
+
+
+@external
+@view
+def commitments(task_id: uint256, member: address) -> bytes32:
+    """@notice `member`'s commitment; empty before its commit and after its reveal (the slot then holds the value)."""
+    if self._state[task_id][member] & REVEALED != 0:
+        return empty(bytes32)
+    return self._slot[task_id][member]
+
+
+@external
+@view
+def reveals(task_id: uint256, member: address) -> bytes32:
+    """@notice The value `member` revealed (near: the fingerprint); empty before its reveal."""
+    if self._state[task_id][member] & REVEALED == 0:
+        return empty(bytes32)
+    return self._slot[task_id][member]
+
+
+@external
+@view
+def reveal_blobs(task_id: uint256, member: address) -> bytes32:
+    """@notice sha256 of the output blob `member` revealed; exact mode: the revealed result itself."""
+    if self._state[task_id][member] & REVEALED == 0:
+        return empty(bytes32)
+    if self.tasks[task_id].mode == EXACT:
+        return self._slot[task_id][member]
+    return self._blobs[task_id][member]
