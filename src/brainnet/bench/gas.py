@@ -192,7 +192,75 @@ def _task(d: Deployed, s: Samples, kind: str) -> int:
     return 0
 
 
-def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) -> dict:
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False,
+             chunk: int = 16) -> None:
+    """`n_tasks` tasks in flight at once, settled with the batched calls: requests (one per
+    client transaction), `draw_many` in chunks of `chunk`, every member one `commit_many` and
+    one `reveal_many` (or `reveal_near_many`) for all its tasks, `finalize_many` in chunks.
+    Records the gas of every batch and its share per task; the per-task total is the sum of
+    all these transactions divided by the tasks settled."""
+    model = d.near if near else d.exact
+    parts = {"request": 0, "draw": 0, "commit": 0, "reveal": 0, "finalize": 0}
+    tids = []
+    for _ in range(n_tasks):
+        tid, r = d.boss.request(model, keccak(abi_encode(time.perf_counter_ns()) + b"input"), "", FEE)
+        parts["request"] += s.add("request", r.gas_used)
+        tids.append(tid)
+    d.backend.mine(1)
+    duties: dict[str, list[int]] = {}
+    for group in _chunks(tids, chunk):
+        r = d.boss.draw_many(group)
+        parts["draw"] += s.add(f"draw_many_k{d.k}", r.gas_used)
+        s.per_op.setdefault(f"draw_batch_per_task_k{d.k}", []).append(r.gas_used // len(group))
+        drawn = [e.args for e in d.c.decode(r.logs) if e.name == "CommitteeDrawn"]
+        assert len(drawn) == len(group), f"draw_many drew {len(drawn)} of {len(group)}"
+        for ev in drawn:
+            for m in ev["members"]:
+                duties.setdefault(m, []).append(ev["task_id"])
+    plans = {}
+    for m, ids in duties.items():
+        rows = []
+        for tid in ids:
+            value = keccak(abi_encode(tid) + b"brainnet.bench.gas/result")
+            salt = keccak(abi_encode(tid, 0) + m.encode() + b"brainnet.bench.gas/salt")
+            blob = keccak(b"blob" + value)
+            rows.append((tid, value, blob, salt, commitment(tid, near_result(value, blob) if near else value, m, salt)))
+        plans[m] = rows
+        r = d.nodes[m].commit_many([x[0] for x in rows], [x[4] for x in rows])
+        parts["commit"] += s.add("commit_many", r.gas_used)
+        s.per_op.setdefault("commit_batch_per_task", []).append(r.gas_used // len(rows))
+        s.per_op.setdefault("batch_size", []).append(len(rows))
+    for m, rows in plans.items():
+        ids = [x[0] for x in rows]
+        if near:
+            r = d.nodes[m].reveal_near_many(ids, [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows])
+            op = "reveal_near"
+        else:
+            r = d.nodes[m].reveal_many(ids, [x[1] for x in rows], [x[3] for x in rows])
+            op = "reveal"
+        parts["reveal"] += s.add(f"{op}_many", r.gas_used)
+        s.per_op.setdefault(f"{op}_batch_per_task", []).append(r.gas_used // len(rows))
+    settled = 0
+    for group in _chunks(tids, chunk):
+        r = d.boss.finalize_many(group)
+        parts["finalize"] += s.add(f"finalize_many_k{d.k}", r.gas_used)
+        s.per_op.setdefault(f"finalize_batch_per_task_k{d.k}", []).append(r.gas_used // len(group))
+        settled += sum(1 for e in d.c.decode(r.logs) if e.name == "TaskSettled")
+    assert settled == n_tasks, f"batched: {settled} of {n_tasks} tasks settled"
+    total = sum(parts.values())
+    s.per_task.setdefault(key, []).append(total // n_tasks)
+    for part, v in parts.items():
+        s.breakdown.setdefault(key, {}).setdefault(part, []).append(v // n_tasks)
+    s.breakdown.setdefault(key + "_shape", {}).setdefault("tasks_in_flight", []).append(n_tasks)
+    s.breakdown[key + "_shape"].setdefault("mean_tasks_per_member_batch", []).append(
+        round(statistics.fmean(len(v) for v in duties.values())))
+
+
+def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, batch_tasks: int = 32) -> dict:
     """Run every scenario on one chain; raw gas samples per operation and per task."""
     s = Samples()
     t0 = time.perf_counter()
@@ -209,6 +277,10 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) ->
             _task(d5, s, "settle")
         for _ in range(tasks):
             _task(d5, s, "near")
+        if batch_tasks:
+            say(f"{chain}: k5 batched ({batch_tasks} tasks in flight)")
+            _batched(d5, s, batch_tasks, "k5_batched")
+            _batched(d5, s, batch_tasks, "k5_near_batched", near=True)
         say(f"{chain}: escalations")
         for _ in range(tasks):
             _task(d5, s, "escalate")
@@ -219,6 +291,9 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) ->
         d11 = _setup(backend, s, DeployParams(committee_size=11, **{**base, "quorum": 6, "max_levels": 1}), 13, "k11")
         for _ in range(tasks):
             _task(d11, s, "settle")
+        if batch_tasks:
+            say(f"{chain}: k11 batched ({batch_tasks} tasks in flight)")
+            _batched(d11, s, batch_tasks, "k11_batched")
         say(f"{chain}: challenges")
         dc = _setup(backend, s, DeployParams(committee_size=5, **{**base, "challenge_window": 5}), 18, "ch")
         for _ in range(tasks):

@@ -23,6 +23,9 @@ def start(
     behaviour: str = typer.Option("honest", help="honest | wrong | colluding | near-cheat | lazy | late | offline "
                                                  "(ways to fail, for tests and demos)."),
     poll: float = typer.Option(0.5, min=0.05, help="Seconds between looks at the chain."),
+    batch: bool = typer.Option(True, "--batch/--no-batch",
+                               help="Send what is due each loop as one draw_many/commit_many/reveal_many/finalize_many "
+                                    "per kind (--no-batch: one transaction per task and action)."),
 ) -> None:
     """Start a node; it registers itself with --stake if it is not registered yet. Ctrl-C stops it cleanly."""
     from brainnet.chain import TOKEN, Contracts, Deployment, open_backend
@@ -55,7 +58,7 @@ def start(
     home = home or brainnet_home() / "nodes" / account.address
     store = BlobStore(home / "blobs")
     journal = Journal(home / "journal.sqlite")
-    daemon = NodeDaemon(contracts, account, runtimes, journal, store, behaviour_)
+    daemon = NodeDaemon(contracts, account, runtimes, journal, store, behaviour_, batch=batch)
     app_ = create_app(store, health=lambda: {"address": account.address, "behaviour": behaviour_.value,
                                              "tasks_open": len(daemon.tasks), "committed": daemon.stats.committed,
                                              "revealed": daemon.stats.revealed, "finalized": daemon.stats.finalized,
