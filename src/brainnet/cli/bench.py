@@ -247,3 +247,24 @@ def _e2e_summary(report: dict) -> None:
     console.print(table)
     if report["notes"].get("batched"):
         console.print(f"[yellow]note:[/] {report['notes']['batched']}")
+
+
+@app.command("readme")
+def readme(
+    results: Path = typer.Option(Path("bench/results"), help="Folder with pipeline.json, gas.json and e2e.json."),
+    readme_path: Path = typer.Option(Path("README.md"), "--readme", help="README with the bench markers."),
+    check: bool = typer.Option(False, "--check", help="Only check that the README's tables are current (exit 1 if not)."),
+) -> None:
+    """Render the benchmark tables from bench/results/*.json into README.md between the bench markers."""
+    from brainnet.bench.readme import readme_block, render, update_readme
+    from brainnet.errors import ConfigError
+
+    if not readme_path.exists():
+        raise ConfigError(f"{readme_path} not found; run from the repository root or pass --readme")
+    if check:
+        if readme_block(readme_path.read_text()) != render(results):
+            raise ConfigError(f"{readme_path}'s benchmark tables differ from {results}/*.json; run `brainnet bench readme`")
+        console.print(f"{readme_path} tables are current")
+        return
+    changed = update_readme(readme_path, results)
+    console.print(f"{'updated' if changed else 'unchanged:'} {readme_path} from {results}")
