@@ -23,8 +23,13 @@
      transaction (the base cost and the warm Registry slots are shared). `draw_many` and
      `finalize_many` skip tasks that are not ready (another node may have been first);
      `commit_many` and the reveals check every entry as the single call does.
-     Storage per (task, member): one state word (level + 1, revealed flag) and one value
-     slot that holds the commitment until the reveal, then the revealed value.
+     Commitments are Merkle roots: `commit_many` hashes the batch's commitments into one
+     root stored once per (member, batch); each task keeps, in the member's state word, the
+     sequence number of that root. A reveal of a batched commitment carries its Merkle proof
+     (`reveal_many`); a single `commit` is a batch of one (root = commitment, empty proof).
+     Leaves are padded to a power of two with zero words; a node hashes keccak(left, right).
+     Storage per (task, member): one state word (level + 1, committed and revealed flags,
+     root sequence number, index of the revealed value among the level's values).
      Reverts start with "inference:".
 """
 
@@ -36,6 +41,10 @@ MAX_LEVELS: constant(uint256) = 6
 MAX_BATCH: constant(uint256) = 64          # tasks in one batched call
 LEVEL_MASK: constant(uint256) = 255        # member state: level + 1 in the low byte
 REVEALED: constant(uint256) = 256          # member state: revealed flag
+COMMITTED: constant(uint256) = 512         # member state: committed flag
+VALUE_SHIFT: constant(uint256) = 16        # member state: index of its revealed value (bits 16..31)
+ROOT_SHIFT: constant(uint256) = 64         # member state: sequence number of its commitment root
+MAX_PROOF: constant(uint256) = 6           # log2(MAX_BATCH): depth of a batch's Merkle tree
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
@@ -168,13 +177,13 @@ challenge_bond: public(uint256)
 tasks: public(HashMap[uint256, Task])
 task_count: public(uint256)
 _state: HashMap[uint256, HashMap[address, uint256]]                # level + 1 | REVEALED; 0 = not a member
-_slot: HashMap[uint256, HashMap[address, bytes32]]                 # commitment, then the revealed value
+_roots: HashMap[address, HashMap[uint256, bytes32]]                # member -> root sequence number -> Merkle root
+root_count: public(HashMap[address, uint256])                      # roots a member has committed
 _blobs: HashMap[uint256, HashMap[address, bytes32]]                # near: sha256 of the revealed output blob
 claimable: public(HashMap[address, uint256])
 _members: HashMap[uint256, DynArray[address, MAX_MEMBERS]]         # all levels, in draw order
-_tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count
-_first: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: first reveal index of a value
-_values: HashMap[uint256, HashMap[uint256, bytes32]]               # near: (task, level) -> reveal index -> value
+_tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count | first reveal index << 16
+_values: HashMap[uint256, HashMap[uint256, bytes32]]               # (task, level) -> reveal index -> value (exact: first reveals only)
 _counts: HashMap[uint256, HashMap[uint256, uint256]]               # near: reveals agreeing with that value
 _center_index: HashMap[uint256, uint256]                           # (task, level) -> reveal index of the center
 
@@ -373,90 +382,163 @@ def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 # ---------------------------------------------------------------- commit and reveal
 
 @internal
-def _commit(task_id: uint256, commitment: bytes32):
+def _commit(task_id: uint256, commitment: bytes32, seq: uint256):
     assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its commit phase"
     state: uint256 = self._state[task_id][msg.sender]
     assert state & LEVEL_MASK == self.tasks[task_id].level + 1, "inference: sender is not on the committee"
-    assert self._slot[task_id][msg.sender] == empty(bytes32) and state & REVEALED == 0, "inference: already committed"
+    assert state & COMMITTED == 0, "inference: already committed"
     assert block.number <= self.tasks[task_id].commit_deadline, "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
-    self._slot[task_id][msg.sender] = commitment
+    self._state[task_id][msg.sender] = state | COMMITTED | (seq << ROOT_SHIFT)
     self.tasks[task_id].commits += 1
     log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
 
 
+@internal
+def _store_root(root: bytes32) -> uint256:
+    seq: uint256 = self.root_count[msg.sender] + 1
+    self.root_count[msg.sender] = seq
+    self._roots[msg.sender][seq] = root
+    return seq
+
+
 @external
 def commit(task_id: uint256, commitment: bytes32):
-    self._commit(task_id, commitment)
+    """@notice Commit keccak256(abi_encode(task_id, result, member, salt)) (a batch of one: the root is the commitment)."""
+    self._commit(task_id, commitment, self._store_root(commitment))
+
+
+@external
+@pure
+def merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
+    """@notice Root of `leaves` padded with zero words to a power of two; each node is keccak256(left ++ right)."""
+    return self._merkle_root(leaves)
+
+
+@internal
+@pure
+def _merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
+    layer: DynArray[bytes32, MAX_BATCH] = leaves
+    width: uint256 = 1
+    for _: uint256 in range(MAX_PROOF):
+        if width >= len(leaves):
+            break
+        width *= 2
+    for _: uint256 in range(MAX_BATCH):
+        if len(layer) >= width:
+            break
+        layer.append(empty(bytes32))
+    for _: uint256 in range(MAX_PROOF):
+        if width == 1:
+            break
+        width //= 2
+        for j: uint256 in range(MAX_BATCH // 2):
+            if j >= width:
+                break
+            layer[j] = keccak256(concat(layer[2 * j], layer[2 * j + 1]))
+    return layer[0]
 
 
 @external
 def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32, MAX_BATCH]):
-    """@notice `commit` values[i] for task_ids[i], for every i; any invalid entry reverts the whole batch."""
+    """
+    @notice Commit values[i] for task_ids[i], for every i, storing only their Merkle root
+            (see `merkle_root`); any invalid entry reverts the whole batch. Reveal each with
+            `reveal_many`, giving its leaf index and proof.
+    """
     assert len(task_ids) > 0, "inference: empty batch"
     assert len(values) == len(task_ids), "inference: batch arrays differ in length"
+    seq: uint256 = self._store_root(self._merkle_root(values))
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
-        self._commit(task_ids[i], values[i])
+        self._commit(task_ids[i], values[i], seq)
 
 
 @internal
-def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes32) -> uint256:
+def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256) -> uint256:
     """Checks of every reveal; returns the sender's member state."""
-    commitment: bytes32 = self._slot[task_id][msg.sender]
     state: uint256 = self._state[task_id][msg.sender]
-    assert commitment != empty(bytes32) or state & REVEALED != 0, "inference: no commitment from this sender"
+    assert state & COMMITTED != 0, "inference: no commitment from this sender"
     assert state & LEVEL_MASK == level + 1, "inference: sender is not on the committee"
     assert state & REVEALED == 0, "inference: already revealed"
     assert self.tasks[task_id].commits == self._level_size(level) or block.number > self.tasks[task_id].commit_deadline, "inference: reveal phase not open yet"
     assert block.number <= self.tasks[task_id].reveal_deadline, "inference: reveal window closed"
-    assert keccak256(abi_encode(task_id, result, msg.sender, salt)) == commitment, "inference: reveal does not match the commitment"
+    node: bytes32 = keccak256(abi_encode(task_id, result, msg.sender, salt))
+    index: uint256 = leaf_index
+    for sibling: bytes32 in proof:
+        if index & 1 == 0:
+            node = keccak256(concat(node, sibling))
+        else:
+            node = keccak256(concat(sibling, node))
+        index = index >> 1
+    assert index == 0 and node == self._roots[msg.sender][state >> ROOT_SHIFT], "inference: reveal does not match the commitment"
     return state
 
 
 @internal
-def _reveal(task_id: uint256, result: bytes32, salt: bytes32):
+def _reveal(task_id: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
     assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its reveal phase"
     assert self.tasks[task_id].mode == EXACT, "inference: near models reveal with reveal_near"
     level: uint256 = self.tasks[task_id].level
-    state: uint256 = self._check_reveal(task_id, level, result, salt)
+    state: uint256 = self._check_reveal(task_id, level, result, salt, proof, leaf_index)
     reveals: uint256 = self.tasks[task_id].reveals
     top_count: uint256 = self.tasks[task_id].top_count
     key: uint256 = task_id * 8 + level
-    count: uint256 = self._tally[key][result] + 1
-    self._tally[key][result] = count
+    word: uint256 = self._tally[key][result]
+    count: uint256 = (word & 65535) + 1
     first: uint256 = reveals
     if count == 1:
-        self._first[key][result] = reveals
+        self._values[key][reveals] = result
     else:
-        first = self._first[key][result]
+        first = word >> 16
+    self._tally[key][result] = count | (first << 16)
     if count > top_count or (count == top_count and first < self._center_index[key]):
         self.tasks[task_id].top_count = count
-        self.tasks[task_id].top_result = result
-        self._center_index[key] = first
-    self._record_reveal(task_id, state, reveals, result, empty(bytes32), False)
+        if count == 1 or first != self._center_index[key]:
+            self.tasks[task_id].top_result = result
+            self._center_index[key] = first
+    self._record_reveal(task_id, state, reveals, first, result, empty(bytes32), False)
 
 
 @external
 def reveal(task_id: uint256, result: bytes32, salt: bytes32):
-    """@notice Reveal the result of an `exact` model: sha256 of the canonical output."""
-    self._reveal(task_id, result, salt)
-
-
-@external
-def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH]):
-    """@notice `reveal` (results[i], salts[i]) for task_ids[i], for every i; any invalid entry reverts the whole batch."""
-    assert len(task_ids) > 0, "inference: empty batch"
-    assert len(results) == len(task_ids) and len(salts) == len(task_ids), "inference: batch arrays differ in length"
-    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
-        self._reveal(task_ids[i], results[i], salts[i])
+    """@notice Reveal the result of an `exact` model (sha256 of the canonical output) committed with `commit`."""
+    self._reveal(task_id, result, salt, [], 0)
 
 
 @internal
-def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
+@pure
+def _proof(proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF], start: uint256, depth: uint256) -> DynArray[bytes32, MAX_PROOF]:
+    assert depth <= MAX_PROOF and start + depth <= len(proofs), "inference: proof words missing"
+    out: DynArray[bytes32, MAX_PROOF] = []
+    for j: uint256 in range(depth, bound=MAX_PROOF):
+        out.append(proofs[start + j])
+    return out
+
+
+@external
+def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
+    """
+    @notice `reveal` (results[i], salts[i]) for task_ids[i], for every i; any invalid entry
+            reverts the whole batch. paths[i] = leaf index of the commitment in its batch
+            + (proof depth << 8); its proof is the next `depth` words of `proofs` (siblings
+            from the leaf up). Commitments of single `commit`s: path 0, no proof words.
+    """
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(results) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    at: uint256 = 0
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        depth: uint256 = paths[i] >> 8
+        self._reveal(task_ids[i], results[i], salts[i], self._proof(proofs, at, depth), paths[i] & 255)
+        at += depth
+    assert at == len(proofs), "inference: unused proof words"
+
+
+@internal
+def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
     assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its reveal phase"
     assert self.tasks[task_id].mode == NEAR, "inference: exact models reveal with reveal"
     level: uint256 = self.tasks[task_id].level
-    state: uint256 = self._check_reveal(task_id, level, keccak256(abi_encode(fingerprint, blob_hash)), salt)
+    state: uint256 = self._check_reveal(task_id, level, keccak256(abi_encode(fingerprint, blob_hash)), salt, proof, leaf_index)
     key: uint256 = task_id * 8 + level
     index: uint256 = self.tasks[task_id].reveals
     tolerance: uint256 = self.tasks[task_id].tolerance
@@ -485,7 +567,7 @@ def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, sal
     self.tasks[task_id].top_count = top_count
     self.tasks[task_id].top_result = top_result
     self._center_index[key] = center
-    self._record_reveal(task_id, state, index, fingerprint, blob_hash, True)
+    self._record_reveal(task_id, state, index, index, fingerprint, blob_hash, True)
 
 
 @external
@@ -494,29 +576,43 @@ def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt
     @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
             the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
     """
-    self._reveal_near(task_id, fingerprint, blob_hash, salt)
+    self._reveal_near(task_id, fingerprint, blob_hash, salt, [], 0)
 
 
 @external
-def reveal_near_many(task_ids: DynArray[uint256, MAX_BATCH], fingerprints: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH]):
-    """@notice `reveal_near` for every i; any invalid entry reverts the whole batch."""
+def reveal_near_many(task_ids: DynArray[uint256, MAX_BATCH], fingerprints: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
+    """@notice `reveal_near` for every i, with paths and proofs as in `reveal_many`; any invalid entry reverts the whole batch."""
     assert len(task_ids) > 0, "inference: empty batch"
-    assert len(fingerprints) == len(task_ids) and len(blob_hashes) == len(task_ids) and len(salts) == len(task_ids), "inference: batch arrays differ in length"
+    assert len(fingerprints) == len(task_ids) and len(blob_hashes) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    at: uint256 = 0
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
-        self._reveal_near(task_ids[i], fingerprints[i], blob_hashes[i], salts[i])
+        depth: uint256 = paths[i] >> 8
+        self._reveal_near(task_ids[i], fingerprints[i], blob_hashes[i], salts[i], self._proof(proofs, at, depth), paths[i] & 255)
+        at += depth
+    assert at == len(proofs), "inference: unused proof words"
 
 
 @internal
-def _record_reveal(task_id: uint256, state: uint256, reveals: uint256, revealed: bytes32, blob_hash: bytes32, near: bool):
-    """Exact mode: the blob hash is the result itself and is not stored twice."""
-    self._state[task_id][msg.sender] = state | REVEALED
-    self._slot[task_id][msg.sender] = revealed        # the commitment was checked; the slot now holds the value
+def _record_reveal(task_id: uint256, state: uint256, reveals: uint256, value_index: uint256, revealed: bytes32, blob_hash: bytes32, near: bool):
+    """The revealed value is kept once per level in `_values`; the state word points at it.
+       Exact mode: the blob hash is the result itself and is not stored twice."""
+    self._state[task_id][msg.sender] = state | REVEALED | (value_index << VALUE_SHIFT)
     blob: bytes32 = revealed
     if near:
         self._blobs[task_id][msg.sender] = blob_hash
         blob = blob_hash
     self.tasks[task_id].reveals = reveals + 1
     log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob)
+
+
+@internal
+@view
+def _revealed(task_id: uint256, member: address) -> bytes32:
+    """The value `member` revealed (empty if none)."""
+    state: uint256 = self._state[task_id][member]
+    if state & REVEALED == 0:
+        return empty(bytes32)
+    return self._values[task_id * 8 + (state & LEVEL_MASK) - 1][(state >> VALUE_SHIFT) & 65535]
 
 
 # ---------------------------------------------------------------- finalize, challenge, close
@@ -648,7 +744,7 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     agreeing: uint256 = 0
     if settled:
         for m: address in members:
-            if self._state[task_id][m] & REVEALED != 0 and self._agree(self._slot[task_id][m], final, t.mode, t.tolerance):
+            if self._state[task_id][m] & REVEALED != 0 and self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
                 agreeing += 1
         if t.challenger != empty(address) and self._agree(final, t.challenged, t.mode, t.tolerance):
             pot += t.bond          # the challenge lost: its bond pays the committee
@@ -660,7 +756,7 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
         if self._state[task_id][m] & REVEALED == 0:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
-            if self._agree(self._slot[task_id][m], final, t.mode, t.tolerance):
+            if self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
                 self.claimable[m] += share
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
@@ -723,7 +819,7 @@ def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
 @view
 def tally(task_id: uint256, result: bytes32) -> uint256:
     """@notice Exact mode: reveals of `result` at the task's current level."""
-    return self._tally[task_id * 8 + self.tasks[task_id].level][result]
+    return self._tally[task_id * 8 + self.tasks[task_id].level][result] & 65535
 
 
 @external
@@ -742,19 +838,18 @@ def has_revealed(task_id: uint256, member: address) -> bool:
 @external
 @view
 def commitments(task_id: uint256, member: address) -> bytes32:
-    """@notice `member`'s commitment; empty before its commit and after its reveal (the slot then holds the value)."""
-    if self._state[task_id][member] & REVEALED != 0:
+    """@notice Root of the batch that holds `member`'s commitment for the task (a single `commit`: the commitment); empty before it commits."""
+    state: uint256 = self._state[task_id][member]
+    if state & COMMITTED == 0:
         return empty(bytes32)
-    return self._slot[task_id][member]
+    return self._roots[member][state >> ROOT_SHIFT]
 
 
 @external
 @view
 def reveals(task_id: uint256, member: address) -> bytes32:
     """@notice The value `member` revealed (near: the fingerprint); empty before its reveal."""
-    if self._state[task_id][member] & REVEALED == 0:
-        return empty(bytes32)
-    return self._slot[task_id][member]
+    return self._revealed(task_id, member)
 
 
 @external
@@ -764,5 +859,5 @@ def reveal_blobs(task_id: uint256, member: address) -> bytes32:
     if self._state[task_id][member] & REVEALED == 0:
         return empty(bytes32)
     if self.tasks[task_id].mode == EXACT:
-        return self._slot[task_id][member]
+        return self._revealed(task_id, member)
     return self._blobs[task_id][member]
