@@ -42,7 +42,7 @@ def test_e2e_command_writes_report(tmp_path):
     assert run["settled"] == run["correct"] == 2 and run["client_errors"] == []
     assert run["txs_per_task"] == 9
     assert report["per_k"]["k3"]["unbatched"]["tasks_per_s"] == report["tasks_per_s"]
-    if report["config"]["node_batch_flag"]:
+    if report["config"]["node_batch_flags"]:
         _check_metrics(report["batched"])
         assert report["runs"]["automine"]["runs"]["k3"]["batched"]["settled"] == 2
     else:
