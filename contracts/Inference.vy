@@ -64,6 +64,8 @@ interface Registry:
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
     def task_opened(node: address): nonpayable
     def task_closed(node: address): nonpayable
+    def index_of(node: address) -> uint256: view
+    def node_at(index: uint256) -> address: view
 
 flag Status:
     REQUESTED        # waiting for `draw` (of level 0, or of the level it escalated to)
@@ -181,7 +183,9 @@ _roots: HashMap[address, HashMap[uint256, bytes32]]                # member -> r
 root_count: public(HashMap[address, uint256])                      # roots a member has committed
 _blobs: HashMap[uint256, HashMap[address, bytes32]]                # near: sha256 of the revealed output blob
 claimable: public(HashMap[address, uint256])
-_members: HashMap[uint256, DynArray[address, MAX_MEMBERS]]         # all levels, in draw order
+_packed: HashMap[uint256, HashMap[uint256, uint256]]               # members of all levels in draw order: Registry
+                                                                   # indices, 16 bits each, 16 per word; word 0's
+                                                                   # low 16 bits hold the count
 _tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count | first reveal index << 16
 _values: HashMap[uint256, HashMap[uint256, bytes32]]               # (task, level) -> reveal index -> value (exact: first reveals only)
 _counts: HashMap[uint256, HashMap[uint256, uint256]]               # near: reveals agreeing with that value
@@ -321,6 +325,41 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
 
 
 @internal
+def _append_members(task_id: uint256, members: DynArray[address, MAX_COMMITTEE]):
+    """Append `members` (as Registry indices) to the task's packed member list."""
+    n: uint256 = self._packed[task_id][0] & 65535
+    slot: uint256 = (n + 1) // 16
+    word: uint256 = self._packed[task_id][slot]
+    for m: address in members:
+        g: uint256 = n + 1
+        if g // 16 != slot:
+            self._packed[task_id][slot] = word
+            slot = g // 16
+            word = 0
+        word |= (staticcall self.registry.index_of(m)) << (16 * (g % 16))
+        n = g
+    self._packed[task_id][slot] = word
+    self._packed[task_id][0] = ((self._packed[task_id][0] >> 16) << 16) | n
+
+
+@internal
+@view
+def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
+    """Members of every level of the task, in draw order."""
+    out: DynArray[address, MAX_MEMBERS] = []
+    word: uint256 = self._packed[task_id][0]
+    n: uint256 = word & 65535
+    for p: uint256 in range(MAX_MEMBERS):
+        if p >= n:
+            break
+        g: uint256 = p + 1
+        if g % 16 == 0:
+            word = self._packed[task_id][g // 16]
+        out.append(staticcall self.registry.node_at((word >> (16 * (g % 16))) & 65535))
+    return out
+
+
+@internal
 @view
 def _drawable(task_id: uint256) -> bool:
     seed_block: uint256 = self.tasks[task_id].seed_block
@@ -343,11 +382,11 @@ def _draw(task_id: uint256):
         members = staticcall self.registry.sample(model_id, seed, size)
     else:
         seed = keccak256(abi_encode(blockhash(seed_block), task_id, level))
-        members = staticcall self.registry.sample_excluding(model_id, seed, size, self._members[task_id])
+        members = staticcall self.registry.sample_excluding(model_id, seed, size, self._member_list(task_id))
     for m: address in members:
         self._state[task_id][m] = level + 1
-        self._members[task_id].append(m)
         extcall self.registry.task_opened(m)
+    self._append_members(task_id, members)
     commit_deadline: uint256 = block.number + self.commit_window
     reveal_deadline: uint256 = commit_deadline + self.reveal_window
     self.tasks[task_id].status = Status.DRAWN
@@ -635,7 +674,7 @@ def _escalate(task_id: uint256, t: Task):
 def _can_escalate(task_id: uint256, t: Task) -> bool:
     if t.level + 1 >= self.max_levels:
         return False
-    return staticcall self.registry.available(t.model_id, self._members[task_id]) >= self._level_size(t.level + 1)
+    return staticcall self.registry.available(t.model_id, self._member_list(task_id)) >= self._level_size(t.level + 1)
 
 
 @internal
@@ -738,7 +777,7 @@ def _slash(task_id: uint256, member: address, reason: String[64]):
 @internal
 def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     """Pay agreeing members of every level, slash dissenters and no-shows, release the members."""
-    members: DynArray[address, MAX_MEMBERS] = self._members[task_id]
+    members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
     pot: uint256 = t.fee
     bond_back: uint256 = t.bond
     agreeing: uint256 = 0
@@ -795,7 +834,8 @@ def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
     """@notice Members of the task's current (or last) level."""
     level: uint256 = self.tasks[task_id].level
     out: DynArray[address, MAX_COMMITTEE] = []
-    for m: address in self._members[task_id]:
+    members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
+    for m: address in members:
         if self._state[task_id][m] & LEVEL_MASK == level + 1:
             out.append(m)
     return out
@@ -812,7 +852,7 @@ def is_member(task_id: uint256, member: address) -> bool:
 @view
 def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
     """@notice Members of every level of the task, in draw order."""
-    return self._members[task_id]
+    return self._member_list(task_id)
 
 
 @external

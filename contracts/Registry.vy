@@ -356,6 +356,13 @@ def has_capability(node: address, capability: uint256) -> bool:
 
 @external
 @view
+def index_of(node: address) -> uint256:
+    """@notice 1-based position of `node` in the Fenwick trees (0 = not registered)."""
+    return self.nodes[node].index
+
+
+@external
+@view
 def models_of(node: address) -> DynArray[bytes32, MAX_MODELS]:
     return self._models_of[node]
 

@@ -31,7 +31,7 @@ from eth_account import Account
 from brainnet.chain import TOKEN, Contracts, DeployParams, deploy, open_backend
 from brainnet.chain.backends import Backend
 from brainnet.chain.contracts import Actor
-from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result
+from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result, reveal_path
 
 CHAINS = ("embedded", "anvil")
 NODE_ETH = 10 * 10**18
@@ -236,11 +236,18 @@ def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False
         s.per_op.setdefault("batch_size", []).append(len(rows))
     for m, rows in plans.items():
         ids = [x[0] for x in rows]
+        leaves = [x[4] for x in rows]
+        paths, proofs = [], []
+        for i in range(len(rows)):
+            path, proof = reveal_path(leaves, i)
+            paths.append(path)
+            proofs.extend(proof)
         if near:
-            r = d.nodes[m].reveal_near_many(ids, [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows])
+            r = d.nodes[m].reveal_near_many(ids, [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows],
+                                            paths, proofs)
             op = "reveal_near"
         else:
-            r = d.nodes[m].reveal_many(ids, [x[1] for x in rows], [x[3] for x in rows])
+            r = d.nodes[m].reveal_many(ids, [x[1] for x in rows], [x[3] for x in rows], paths, proofs)
             op = "reveal"
         parts["reveal"] += s.add(f"{op}_many", r.gas_used)
         s.per_op.setdefault(f"{op}_batch_per_task", []).append(r.gas_used // len(rows))

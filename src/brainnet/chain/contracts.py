@@ -265,13 +265,19 @@ class Actor:
         return self._send(self.c.inference.functions.commit_many(task_ids, commitments), "commit_many",
                           min(MAX_TX_GAS, 100_000 + 150_000 * len(task_ids)))
 
-    def reveal_many(self, task_ids: list[int], results: list[bytes], salts: list[bytes]) -> Receipt:
-        return self._send(self.c.inference.functions.reveal_many(task_ids, results, salts), "reveal_many",
-                          min(MAX_TX_GAS, 100_000 + 250_000 * len(task_ids)))
+    def reveal_many(self, task_ids: list[int], results: list[bytes], salts: list[bytes],
+                    paths: list[int] | None = None, proofs: list[bytes] | None = None) -> Receipt:
+        """paths/proofs: see `brainnet.protocol.commitment.reveal_path` (default: single commits)."""
+        paths = paths if paths is not None else [0] * len(task_ids)
+        return self._send(self.c.inference.functions.reveal_many(task_ids, results, salts, paths, proofs or []),
+                          "reveal_many", min(MAX_TX_GAS, 100_000 + 250_000 * len(task_ids)))
 
     def reveal_near_many(self, task_ids: list[int], fingerprints: list[bytes], blob_hashes: list[bytes],
-                         salts: list[bytes]) -> Receipt:
-        return self._send(self.c.inference.functions.reveal_near_many(task_ids, fingerprints, blob_hashes, salts),
+                         salts: list[bytes], paths: list[int] | None = None,
+                         proofs: list[bytes] | None = None) -> Receipt:
+        paths = paths if paths is not None else [0] * len(task_ids)
+        return self._send(self.c.inference.functions.reveal_near_many(task_ids, fingerprints, blob_hashes, salts,
+                                                                      paths, proofs or []),
                           "reveal_near_many", MAX_TX_GAS)
 
     def finalize_many(self, task_ids: list[int]) -> Receipt:
