@@ -81,7 +81,7 @@ class E2EConfig:
     modes: tuple[str, ...] = ("automine", "block-time-1")
     tasks: int = 24                                   # tasks per run (two-phase and single-phase alike)
     clients: int = 4                                  # concurrent client threads, one account each
-    phase_cap_s: float = 150.0                        # a run stops here even if tasks are open
+    phase_cap_s: float = 120.0                        # a run stops here even if tasks are open
     ceiling_txs: int = 3_000                          # transfers sent in the batched ceiling
     batched: str = "auto"                             # auto (when nodes have the flag) | on | off
     node_poll_s: float = 0.25                         # nodes' --poll

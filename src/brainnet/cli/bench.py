@@ -184,7 +184,7 @@ def e2e(
                                     help="anvil mode (repeatable): automine, block-time-1."),
     tasks: int = typer.Option(24, min=1, help="Tasks per run (each K, batched or not, and the single-phase emulation)."),
     clients: int = typer.Option(4, min=1, help="Concurrent clients (threads, one account each)."),
-    phase_cap: float = typer.Option(150.0, min=5, help="Seconds a run may take before it stops with what settled."),
+    phase_cap: float = typer.Option(120.0, min=5, help="Seconds a run may take before it stops with what settled."),
     ceiling_txs: int = typer.Option(3000, min=16, help="Plain token transfers sent to measure the chain's ceiling."),
     batched: str = typer.Option("auto", help="Batched node runs: auto (if the node has the option), on, off."),
     poll: float = typer.Option(0.25, min=0.05, help="Nodes' seconds between looks at the chain (--poll)."),
