@@ -44,7 +44,20 @@ REVEALED: constant(uint256) = 256          # member state: revealed flag
 COMMITTED: constant(uint256) = 512         # member state: committed flag
 VALUE_SHIFT: constant(uint256) = 16        # member state: index of its revealed value (bits 16..31)
 ROOT_SHIFT: constant(uint256) = 64         # member state: sequence number of its commitment root
-MAX_PROOF: constant(uint256) = 6           # log2(MAX_BATCH): depth of a batch's Merkle tree
+MAX_PROOF: constant(uint256) = 6
+# the hot word of a task: status, level, mode, counters and block numbers packed in one slot,
+# (shift of each field; widths in _HOT_BITS below) so commit and reveal read one slot, not eight
+H_STATUS: constant(uint256) = 0
+H_LEVEL: constant(uint256) = 8
+H_MODE: constant(uint256) = 16
+H_COMMITS: constant(uint256) = 24
+H_REVEALS: constant(uint256) = 40
+H_TOP_COUNT: constant(uint256) = 56
+H_COMMIT_DEADLINE: constant(uint256) = 72
+H_REVEAL_DEADLINE: constant(uint256) = 112
+H_SEED_BLOCK: constant(uint256) = 152
+H_TOLERANCE: constant(uint256) = 192
+H_REQUEST_BLOCK: constant(uint256) = 200           # log2(MAX_BATCH): depth of a batch's Merkle tree
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
@@ -94,6 +107,20 @@ struct Task:
     seed_block: uint256      # block whose hash seeds the current level
     mode: uint8
     tolerance: uint256
+    challenge_deadline: uint256
+    challenger: address
+    bond: uint256
+    challenged: bytes32      # the provisional value the challenger disputed
+
+struct TaskCold:                 # the fields of Task that are not packed into the hot word
+    requester: address
+    model_id: bytes32
+    input_hash: bytes32
+    fee: uint256
+    seed: bytes32            # seed of the current level's committee
+    top_result: bytes32      # center of the current level
+    result: bytes32          # provisional or final value
+    final_block: uint256
     challenge_deadline: uint256
     challenger: address
     bond: uint256
@@ -176,7 +203,8 @@ max_levels: public(uint256)              # L: 1 = no escalation (BRAIN's rule)
 challenge_window: public(uint256)        # blocks a settled level stays open to a challenge; 0 = none
 challenge_bond: public(uint256)
 
-tasks: public(HashMap[uint256, Task])
+_tasks: HashMap[uint256, TaskCold]
+_hot: HashMap[uint256, uint256]
 task_count: public(uint256)
 _state: HashMap[uint256, HashMap[address, uint256]]                # level + 1 | REVEALED; 0 = not a member
 _roots: HashMap[address, HashMap[uint256, bytes32]]                # member -> root sequence number -> Merkle root
@@ -230,6 +258,57 @@ def __init__(
     self.max_levels = max_levels
     self.challenge_window = challenge_window
     self.challenge_bond = challenge_bond
+
+
+# ---------------------------------------------------------------- task storage
+
+@internal
+@view
+def _hot_get(task_id: uint256, at: uint256, bits: uint256) -> uint256:
+    return (self._hot[task_id] >> at) & ((1 << bits) - 1)
+
+
+@internal
+def _hot_put(task_id: uint256, at: uint256, bits: uint256, x: uint256):
+    assert x < (1 << bits), "inference: packed task field out of range"
+    mask: uint256 = ((1 << bits) - 1) << at
+    self._hot[task_id] = (self._hot[task_id] & ~mask) | (x << at)
+
+
+@internal
+@view
+def _status(task_id: uint256) -> Status:
+    h: uint256 = self._hot[task_id] & 255
+    if h == 0:
+        return empty(Status)
+    return convert(h, Status)
+
+
+@internal
+@view
+def _load(task_id: uint256) -> Task:
+    h: uint256 = self._hot[task_id]
+    c: TaskCold = self._tasks[task_id]
+    status: Status = empty(Status)
+    if h & 255 != 0:
+        status = convert(h & 255, Status)
+    return Task(
+        requester=c.requester, model_id=c.model_id, input_hash=c.input_hash, fee=c.fee,
+        request_block=(h >> H_REQUEST_BLOCK) & (2**40 - 1), status=status, seed=c.seed,
+        commit_deadline=(h >> H_COMMIT_DEADLINE) & (2**40 - 1), reveal_deadline=(h >> H_REVEAL_DEADLINE) & (2**40 - 1),
+        commits=(h >> H_COMMITS) & 65535, reveals=(h >> H_REVEALS) & 65535, top_result=c.top_result,
+        top_count=(h >> H_TOP_COUNT) & 65535, result=c.result, final_block=c.final_block,
+        level=(h >> H_LEVEL) & 255, seed_block=(h >> H_SEED_BLOCK) & (2**40 - 1),
+        mode=convert((h >> H_MODE) & 255, uint8), tolerance=(h >> H_TOLERANCE) & 255,
+        challenge_deadline=c.challenge_deadline, challenger=c.challenger, bond=c.bond, challenged=c.challenged,
+    )
+
+
+@external
+@view
+def tasks(task_id: uint256) -> Task:
+    """@notice The task, all fields (the hot ones are unpacked from their shared word)."""
+    return self._load(task_id)
 
 
 # ---------------------------------------------------------------- level math
@@ -308,18 +387,18 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     task_id: uint256 = self.task_count + 1
     self.task_count = task_id
     # field by field: the fields that start at zero are not written (a zero write still costs)
-    self.tasks[task_id].requester = msg.sender
-    self.tasks[task_id].model_id = model_id
-    self.tasks[task_id].input_hash = input_hash
+    self._tasks[task_id].requester = msg.sender
+    self._tasks[task_id].model_id = model_id
+    self._tasks[task_id].input_hash = input_hash
     if fee > 0:
-        self.tasks[task_id].fee = fee
-    self.tasks[task_id].request_block = block.number
-    self.tasks[task_id].status = Status.REQUESTED
-    self.tasks[task_id].seed_block = block.number + 1
+        self._tasks[task_id].fee = fee
+    self._hot_put(task_id, H_REQUEST_BLOCK, 40, block.number)
+    self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
+    self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)
     if mode != 0:
-        self.tasks[task_id].mode = mode
+        self._hot_put(task_id, H_MODE, 8, convert(mode, uint256))
     if tolerance != 0:
-        self.tasks[task_id].tolerance = tolerance
+        self._hot_put(task_id, H_TOLERANCE, 8, tolerance)
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
 
@@ -362,18 +441,18 @@ def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
 @internal
 @view
 def _drawable(task_id: uint256) -> bool:
-    seed_block: uint256 = self.tasks[task_id].seed_block
-    return self.tasks[task_id].status == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
+    seed_block: uint256 = self._hot_get(task_id, H_SEED_BLOCK, 40)
+    return self._status(task_id) == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
 
 
 @internal
 def _draw(task_id: uint256):
-    assert self.tasks[task_id].status == Status.REQUESTED, "inference: task is not waiting for a committee"
-    seed_block: uint256 = self.tasks[task_id].seed_block
+    assert self._status(task_id) == Status.REQUESTED, "inference: task is not waiting for a committee"
+    seed_block: uint256 = self._hot_get(task_id, H_SEED_BLOCK, 40)
     assert block.number > seed_block, "inference: seed block not mined yet"
     assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
-    level: uint256 = self.tasks[task_id].level
-    model_id: bytes32 = self.tasks[task_id].model_id
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
+    model_id: bytes32 = self._tasks[task_id].model_id
     seed: bytes32 = empty(bytes32)
     members: DynArray[address, MAX_COMMITTEE] = []
     size: uint256 = self._level_size(level)
@@ -389,10 +468,10 @@ def _draw(task_id: uint256):
     self._append_members(task_id, members)
     commit_deadline: uint256 = block.number + self.commit_window
     reveal_deadline: uint256 = commit_deadline + self.reveal_window
-    self.tasks[task_id].status = Status.DRAWN
-    self.tasks[task_id].seed = seed
-    self.tasks[task_id].commit_deadline = commit_deadline
-    self.tasks[task_id].reveal_deadline = reveal_deadline
+    self._hot_put(task_id, H_STATUS, 8, convert(Status.DRAWN, uint256))
+    self._tasks[task_id].seed = seed
+    self._hot_put(task_id, H_COMMIT_DEADLINE, 40, commit_deadline)
+    self._hot_put(task_id, H_REVEAL_DEADLINE, 40, reveal_deadline)
     log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=level)
 
 
@@ -422,14 +501,14 @@ def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 
 @internal
 def _commit(task_id: uint256, commitment: bytes32, seq: uint256):
-    assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its commit phase"
+    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its commit phase"
     state: uint256 = self._state[task_id][msg.sender]
-    assert state & LEVEL_MASK == self.tasks[task_id].level + 1, "inference: sender is not on the committee"
+    assert state & LEVEL_MASK == self._hot_get(task_id, H_LEVEL, 8) + 1, "inference: sender is not on the committee"
     assert state & COMMITTED == 0, "inference: already committed"
-    assert block.number <= self.tasks[task_id].commit_deadline, "inference: commit window closed"
+    assert block.number <= self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
     self._state[task_id][msg.sender] = state | COMMITTED | (seq << ROOT_SHIFT)
-    self.tasks[task_id].commits += 1
+    self._hot_put(task_id, H_COMMITS, 16, self._hot_get(task_id, H_COMMITS, 16) + 1)
     log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
 
 
@@ -499,8 +578,8 @@ def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes
     assert state & COMMITTED != 0, "inference: no commitment from this sender"
     assert state & LEVEL_MASK == level + 1, "inference: sender is not on the committee"
     assert state & REVEALED == 0, "inference: already revealed"
-    assert self.tasks[task_id].commits == self._level_size(level) or block.number > self.tasks[task_id].commit_deadline, "inference: reveal phase not open yet"
-    assert block.number <= self.tasks[task_id].reveal_deadline, "inference: reveal window closed"
+    assert self._hot_get(task_id, H_COMMITS, 16) == self._level_size(level) or block.number > self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: reveal phase not open yet"
+    assert block.number <= self._hot_get(task_id, H_REVEAL_DEADLINE, 40), "inference: reveal window closed"
     node: bytes32 = keccak256(abi_encode(task_id, result, msg.sender, salt))
     index: uint256 = leaf_index
     for sibling: bytes32 in proof:
@@ -515,12 +594,12 @@ def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes
 
 @internal
 def _reveal(task_id: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
-    assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert self.tasks[task_id].mode == EXACT, "inference: near models reveal with reveal_near"
-    level: uint256 = self.tasks[task_id].level
+    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert convert(self._hot_get(task_id, H_MODE, 8), uint8) == EXACT, "inference: near models reveal with reveal_near"
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
     state: uint256 = self._check_reveal(task_id, level, result, salt, proof, leaf_index)
-    reveals: uint256 = self.tasks[task_id].reveals
-    top_count: uint256 = self.tasks[task_id].top_count
+    reveals: uint256 = self._hot_get(task_id, H_REVEALS, 16)
+    top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
     key: uint256 = task_id * 8 + level
     word: uint256 = self._tally[key][result]
     count: uint256 = (word & 65535) + 1
@@ -531,9 +610,9 @@ def _reveal(task_id: uint256, result: bytes32, salt: bytes32, proof: DynArray[by
         first = word >> 16
     self._tally[key][result] = count | (first << 16)
     if count > top_count or (count == top_count and first < self._center_index[key]):
-        self.tasks[task_id].top_count = count
+        self._hot_put(task_id, H_TOP_COUNT, 16, count)
         if count == 1 or first != self._center_index[key]:
-            self.tasks[task_id].top_result = result
+            self._tasks[task_id].top_result = result
             self._center_index[key] = first
     self._record_reveal(task_id, state, reveals, first, result, empty(bytes32), False)
 
@@ -574,16 +653,16 @@ def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes3
 
 @internal
 def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
-    assert self.tasks[task_id].status == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert self.tasks[task_id].mode == NEAR, "inference: exact models reveal with reveal"
-    level: uint256 = self.tasks[task_id].level
+    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert convert(self._hot_get(task_id, H_MODE, 8), uint8) == NEAR, "inference: exact models reveal with reveal"
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
     state: uint256 = self._check_reveal(task_id, level, keccak256(abi_encode(fingerprint, blob_hash)), salt, proof, leaf_index)
     key: uint256 = task_id * 8 + level
-    index: uint256 = self.tasks[task_id].reveals
-    tolerance: uint256 = self.tasks[task_id].tolerance
+    index: uint256 = self._hot_get(task_id, H_REVEALS, 16)
+    tolerance: uint256 = self._hot_get(task_id, H_TOLERANCE, 8)
     mine: uint256 = 1
-    top_count: uint256 = self.tasks[task_id].top_count
-    top_result: bytes32 = self.tasks[task_id].top_result
+    top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
+    top_result: bytes32 = self._tasks[task_id].top_result
     center: uint256 = self._center_index[key]
     for j: uint256 in range(MAX_COMMITTEE):
         if j >= index:
@@ -603,8 +682,8 @@ def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, sal
         top_count = mine
         top_result = fingerprint
         center = index
-    self.tasks[task_id].top_count = top_count
-    self.tasks[task_id].top_result = top_result
+    self._hot_put(task_id, H_TOP_COUNT, 16, top_count)
+    self._tasks[task_id].top_result = top_result
     self._center_index[key] = center
     self._record_reveal(task_id, state, index, index, fingerprint, blob_hash, True)
 
@@ -640,7 +719,7 @@ def _record_reveal(task_id: uint256, state: uint256, reveals: uint256, value_ind
     if near:
         self._blobs[task_id][msg.sender] = blob_hash
         blob = blob_hash
-    self.tasks[task_id].reveals = reveals + 1
+    self._hot_put(task_id, H_REVEALS, 16, reveals + 1)
     log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob)
 
 
@@ -659,13 +738,13 @@ def _revealed(task_id: uint256, member: address) -> bytes32:
 @internal
 def _escalate(task_id: uint256, t: Task):
     level: uint256 = t.level + 1
-    self.tasks[task_id].level = level
-    self.tasks[task_id].status = Status.REQUESTED
-    self.tasks[task_id].seed_block = block.number + 1
-    self.tasks[task_id].commits = 0
-    self.tasks[task_id].reveals = 0
-    self.tasks[task_id].top_count = 0
-    self.tasks[task_id].top_result = empty(bytes32)
+    self._hot_put(task_id, H_LEVEL, 8, level)
+    self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
+    self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)
+    self._hot_put(task_id, H_COMMITS, 16, 0)
+    self._hot_put(task_id, H_REVEALS, 16, 0)
+    self._hot_put(task_id, H_TOP_COUNT, 16, 0)
+    self._tasks[task_id].top_result = empty(bytes32)
     log TaskEscalated(task_id=task_id, level=level, size=self._level_size(level), seed_block=block.number + 1)
 
 
@@ -681,19 +760,19 @@ def _can_escalate(task_id: uint256, t: Task) -> bool:
 @view
 def _finalizable(task_id: uint256) -> bool:
     """`finalize` would not revert on a phase check (see `finalize`)."""
-    status: Status = self.tasks[task_id].status
+    status: Status = self._status(task_id)
     if status == Status.REQUESTED:
-        return block.number > self.tasks[task_id].seed_block + SEED_HORIZON
+        return block.number > self._hot_get(task_id, H_SEED_BLOCK, 40) + SEED_HORIZON
     if status == Status.PROVISIONAL:
-        return block.number > self.tasks[task_id].challenge_deadline
+        return block.number > self._tasks[task_id].challenge_deadline
     if status == Status.DRAWN:
-        return self.tasks[task_id].reveals == self._level_size(self.tasks[task_id].level) or block.number > self.tasks[task_id].reveal_deadline
+        return self._hot_get(task_id, H_REVEALS, 16) == self._level_size(self._hot_get(task_id, H_LEVEL, 8)) or block.number > self._hot_get(task_id, H_REVEAL_DEADLINE, 40)
     return False
 
 
 @internal
 def _finalize(task_id: uint256):
-    t: Task = self.tasks[task_id]
+    t: Task = self._load(task_id)
     if t.status == Status.REQUESTED:
         # the level's committee was never drawn and can no longer be: give the fee back
         assert block.number > t.seed_block + SEED_HORIZON, "inference: committee not drawn yet, call draw"
@@ -742,9 +821,9 @@ def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 def _settle(task_id: uint256, t: Task):
     if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self.max_levels:
         deadline: uint256 = block.number + self.challenge_window
-        self.tasks[task_id].status = Status.PROVISIONAL
-        self.tasks[task_id].result = t.top_result
-        self.tasks[task_id].challenge_deadline = deadline
+        self._hot_put(task_id, H_STATUS, 8, convert(Status.PROVISIONAL, uint256))
+        self._tasks[task_id].result = t.top_result
+        self._tasks[task_id].challenge_deadline = deadline
         log TaskProvisional(task_id=task_id, result=t.top_result, challenge_deadline=deadline)
     else:
         self._close(task_id, t, t.top_result, True)
@@ -754,15 +833,15 @@ def _settle(task_id: uint256, t: Task):
 def challenge(task_id: uint256):
     """@notice Dispute a provisional result: post `challenge_bond` and the task escalates.
                The bond comes back if the final result differs, else it pays the committee."""
-    t: Task = self.tasks[task_id]
+    t: Task = self._load(task_id)
     assert t.status == Status.PROVISIONAL, "inference: task has no provisional result"
     assert msg.sender == t.requester, "inference: only the requester may challenge"
     assert block.number <= t.challenge_deadline, "inference: challenge window closed"
     assert self._can_escalate(task_id, t), "inference: no level left to escalate to"
     assert extcall self.token.transferFrom(msg.sender, self, self.challenge_bond), "inference: bond transfer failed"
-    self.tasks[task_id].challenger = msg.sender
-    self.tasks[task_id].bond = self.challenge_bond
-    self.tasks[task_id].challenged = t.result
+    self._tasks[task_id].challenger = msg.sender
+    self._tasks[task_id].bond = self.challenge_bond
+    self._tasks[task_id].challenged = t.result
     log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=self.challenge_bond)
     self._escalate(task_id, t)
 
@@ -800,18 +879,18 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
         extcall self.registry.task_closed(m)
-    self.tasks[task_id].final_block = block.number
+    self._tasks[task_id].final_block = block.number
     if bond_back > 0:
         assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
     if settled:
-        self.tasks[task_id].status = Status.SETTLED
-        self.tasks[task_id].result = final
+        self._hot_put(task_id, H_STATUS, 8, convert(Status.SETTLED, uint256))
+        self._tasks[task_id].result = final
         dust: uint256 = pot - share * agreeing
         if dust > 0:
             assert extcall self.token.transfer(t.requester, dust), "inference: refund transfer failed"
         log TaskSettled(task_id=task_id, result=final, agreeing=agreeing, share=share)
     else:
-        self.tasks[task_id].status = Status.REFUNDED
+        self._hot_put(task_id, H_STATUS, 8, convert(Status.REFUNDED, uint256))
         assert extcall self.token.transfer(t.requester, t.fee), "inference: refund transfer failed"
         log TaskRefunded(task_id=task_id, fee=t.fee, top_count=t.top_count)
 
@@ -832,7 +911,7 @@ def claim() -> uint256:
 @view
 def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
     """@notice Members of the task's current (or last) level."""
-    level: uint256 = self.tasks[task_id].level
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
     out: DynArray[address, MAX_COMMITTEE] = []
     members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
     for m: address in members:
@@ -859,7 +938,7 @@ def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
 @view
 def tally(task_id: uint256, result: bytes32) -> uint256:
     """@notice Exact mode: reveals of `result` at the task's current level."""
-    return self._tally[task_id * 8 + self.tasks[task_id].level][result] & 65535
+    return self._tally[task_id * 8 + self._hot_get(task_id, H_LEVEL, 8)][result] & 65535
 
 
 @external
@@ -898,6 +977,6 @@ def reveal_blobs(task_id: uint256, member: address) -> bytes32:
     """@notice sha256 of the output blob `member` revealed; exact mode: the revealed result itself."""
     if self._state[task_id][member] & REVEALED == 0:
         return empty(bytes32)
-    if self.tasks[task_id].mode == EXACT:
+    if convert(self._hot_get(task_id, H_MODE, 8), uint8) == EXACT:
         return self._revealed(task_id, member)
     return self._blobs[task_id][member]
