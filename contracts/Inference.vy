@@ -113,10 +113,9 @@ struct Task:
     challenged: bytes32      # the provisional value the challenger disputed
 
 struct TaskCold:                 # the fields of Task that are not packed into the hot word
-    requester: address
+    payer: uint256           # requester (low 160 bits) | fee << 160
     model_id: bytes32
     input_hash: bytes32
-    fee: uint256
     seed: bytes32            # seed of the current level's committee
     top_result: bytes32      # center of the current level
     result: bytes32          # provisional or final value
@@ -293,7 +292,8 @@ def _load(task_id: uint256) -> Task:
     if h & 255 != 0:
         status = convert(h & 255, Status)
     return Task(
-        requester=c.requester, model_id=c.model_id, input_hash=c.input_hash, fee=c.fee,
+        requester=convert(convert(c.payer & (2**160 - 1), uint160), address), model_id=c.model_id,
+        input_hash=c.input_hash, fee=c.payer >> 160,
         request_block=(h >> H_REQUEST_BLOCK) & (2**40 - 1), status=status, seed=c.seed,
         commit_deadline=(h >> H_COMMIT_DEADLINE) & (2**40 - 1), reveal_deadline=(h >> H_REVEAL_DEADLINE) & (2**40 - 1),
         commits=(h >> H_COMMITS) & 65535, reveals=(h >> H_REVEALS) & 65535, top_result=c.top_result,
@@ -382,16 +382,15 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     assert registered, "inference: unknown model id"
     assert staticcall self.registry.model_nodes(model_id) >= self.committee_size, "inference: not enough active nodes serve this model"
     assert fee >= self.min_fee, "inference: fee below the minimum"
+    assert fee < 2**96, "inference: fee above 2**96 - 1"
     assert input_hash != empty(bytes32), "inference: input hash is empty"
     assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
     task_id: uint256 = self.task_count + 1
     self.task_count = task_id
     # field by field: the fields that start at zero are not written (a zero write still costs)
-    self._tasks[task_id].requester = msg.sender
+    self._tasks[task_id].payer = convert(msg.sender, uint256) | (fee << 160)
     self._tasks[task_id].model_id = model_id
     self._tasks[task_id].input_hash = input_hash
-    if fee > 0:
-        self._tasks[task_id].fee = fee
     self._hot_put(task_id, H_REQUEST_BLOCK, 40, block.number)
     self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
     self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)

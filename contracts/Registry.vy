@@ -474,7 +474,19 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
             step //= 2
         node: address = self.node_at[pos + 1]
         weight: uint256 = self.nodes[node].stake
-        starts, weights = self._insert(starts, weights, r - rest, weight)
+        # insert (start, weight) keeping `starts` ascending, after equal starts (in place)
+        start: uint256 = r - rest
+        starts.append(start)
+        weights.append(weight)
+        j: uint256 = len(starts) - 1
+        for _s: uint256 in range(MAX_EXCLUDED + MAX_COMMITTEE):
+            if j == 0 or starts[j - 1] <= start:
+                break
+            starts[j] = starts[j - 1]
+            weights[j] = weights[j - 1]
+            j -= 1
+        starts[j] = start
+        weights[j] = weight
         drawn += weight
         out.append(node)
     return out
