@@ -450,35 +450,50 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
     starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []    # ascending
     weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
     drawn: uint256 = 0
+    start: uint256 = 0
+    j: uint256 = 0
     for node: address in exclude:
         n: Node = self.nodes[node]
         if n.active and model_id in self._models_of[node]:
-            starts, weights = self._insert(starts, weights, self._prefix(model_id, n.index - 1), n.stake)
+            start = self._prefix(model_id, n.index - 1)
+            starts.append(start)
+            weights.append(n.stake)
+            j = len(starts) - 1
+            for _s: uint256 in range(MAX_EXCLUDED):
+                if j == 0 or starts[j - 1] <= start:
+                    break
+                starts[j] = starts[j - 1]
+                weights[j] = weights[j - 1]
+                j -= 1
+            starts[j] = start
+            weights[j] = n.stake
             drawn += n.stake
     out: DynArray[address, MAX_COMMITTEE] = []
     for i: uint256 in range(k, bound=MAX_COMMITTEE):
         r: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % (total - drawn)
-        for j: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
-            if r < starts[j]:
+        for q: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
+            if r < starts[q]:
                 break
-            r += weights[j]
+            r += weights[q]
         # descend: find the smallest index whose prefix sum exceeds r
         pos: uint256 = 0
         rest: uint256 = r
         step: uint256 = MAX_NODES
         for _: uint256 in range(TREE_LEVELS):
             nxt: uint256 = pos + step
-            if nxt <= MAX_NODES and self._tree[model_id][nxt] <= rest:
-                pos = nxt
-                rest -= self._tree[model_id][nxt]
+            if nxt <= MAX_NODES:
+                below: uint256 = self._tree[model_id][nxt]
+                if below <= rest:
+                    pos = nxt
+                    rest -= below
             step //= 2
         node: address = self.node_at[pos + 1]
         weight: uint256 = self.nodes[node].stake
         # insert (start, weight) keeping `starts` ascending, after equal starts (in place)
-        start: uint256 = r - rest
+        start = r - rest
         starts.append(start)
         weights.append(weight)
-        j: uint256 = len(starts) - 1
+        j = len(starts) - 1
         for _s: uint256 in range(MAX_EXCLUDED + MAX_COMMITTEE):
             if j == 0 or starts[j - 1] <= start:
                 break
@@ -490,28 +505,3 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
         drawn += weight
         out.append(node)
     return out
-
-
-@internal
-@pure
-def _insert(
-    starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE],
-    weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE],
-    start: uint256,
-    weight: uint256,
-) -> (DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE], DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE]):
-    """Insert (start, weight) keeping `starts` ascending (after equal starts)."""
-    new_starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
-    new_weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
-    placed: bool = False
-    for j: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
-        if not placed and start < starts[j]:
-            new_starts.append(start)
-            new_weights.append(weight)
-            placed = True
-        new_starts.append(starts[j])
-        new_weights.append(weights[j])
-    if not placed:
-        new_starts.append(start)
-        new_weights.append(weight)
-    return new_starts, new_weights
