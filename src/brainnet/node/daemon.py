@@ -46,6 +46,7 @@ from brainnet.node.blobs import BlobStore
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.journal import Journal
 from brainnet.protocol import commitment, near_result, result_hash
+from brainnet.protocol.commitment import reveal_path
 
 log = logging.getLogger("brainnet.node")
 
@@ -94,6 +95,7 @@ class TrackedTask:
     commits: int = 0
     reveals: int = 0
     challenge_deadline: int | None = None   # set while the result is provisional
+    commit_tx: str | None = None         # transaction of this node's commit (its batch's Merkle tree)
 
 
 @dataclass
@@ -134,6 +136,9 @@ class NodeDaemon:
         self.batch = batch
         self._pending: PendingBatch | None = None
         self.tasks: dict[int, TrackedTask] = {}
+        # this node's commitments per commit transaction, in log order: the leaves of that
+        # batch's Merkle tree, rebuilt from the chain's events (so it survives a restart)
+        self._leaves: dict[str, list[tuple[int, int, bytes]]] = {}
         self._gave_up: set[int] = set()
         self.stats = NodeStats()
         last = journal.get_meta("last_block")
@@ -201,6 +206,12 @@ class NodeDaemon:
             task.commits = task.reveals = 0
         elif ev.name == "Committed":
             task.commits += 1
+            if a["member"] == self.address:
+                rows = self._leaves.setdefault(ev.tx_hash, [])
+                if all(r[0] != ev.log_index for r in rows):
+                    rows.append((ev.log_index, task.task_id, bytes(a["commitment"])))
+                    rows.sort()
+                task.commit_tx = ev.tx_hash
         elif ev.name == "Revealed":
             task.reveals += 1
         elif ev.name == "TaskEscalated":
@@ -214,6 +225,7 @@ class NodeDaemon:
             if self.journal.get(task.task_id) is not None:
                 self.journal.mark_finalized(task.task_id)
             del self.tasks[task.task_id]
+            self._forget_leaves(task.commit_tx)
 
     # ------------------------------------------------------------ actions
     def _send(self, receipt: Receipt) -> int:
@@ -286,7 +298,7 @@ class NodeDaemon:
         else:
             result, salt = entry.result, entry.salt
             onchain = self.c.commitment(task.task_id, self.address)
-            if onchain == commitment(task.task_id, result, self.address, salt):
+            if onchain != bytes(32):       # our commit (or the root of our commit batch) made it before a crash
                 self.journal.mark_committed(task.task_id, "recovered")   # our commit made it before a crash
                 return 0
         value = commitment(task.task_id, result, self.address, salt)
@@ -372,7 +384,7 @@ class NodeDaemon:
         sent = 0
         for t, value, _entry in rows:
             def one(t=t, value=value) -> int:
-                if self.c.commitment(t.task_id, self.address) == value:    # an earlier batch made it
+                if self.c.commitment(t.task_id, self.address) != bytes(32):    # an earlier batch made it
                     self.journal.mark_committed(t.task_id, "recovered")
                     return 0
                 receipt = self.actor.commit(t.task_id, value)
@@ -382,16 +394,36 @@ class NodeDaemon:
             sent += self._try(f"task {t.task_id}", one)
         return sent
 
+    def _forget_leaves(self, tx_hash: str | None) -> None:
+        """Drop a commit batch's leaves once none of its tasks is open any more."""
+        if tx_hash is not None and not any(t.commit_tx == tx_hash for t in self.tasks.values()):
+            self._leaves.pop(tx_hash, None)
+
+    def _proof(self, task: TrackedTask) -> tuple[int, list[bytes]]:
+        """(path, proof) of this node's commitment for `task` in its commit batch's Merkle tree."""
+        rows = self._leaves.get(task.commit_tx or "")
+        if not rows:
+            return 0, []                      # a single commit (or unknown): the root is the commitment
+        ids = [r[1] for r in rows]
+        return reveal_path([r[2] for r in rows], ids.index(task.task_id))
+
+    def _reveal_batch(self, rows: list[tuple[TrackedTask, object]]) -> Receipt:
+        ids = [t.task_id for t, _ in rows]
+        paths, proofs = [], []
+        for t, _ in rows:
+            path, proof = self._proof(t)
+            paths.append(path)
+            proofs.extend(proof)
+        if self._is_near(rows[0][0]):
+            fps = [self._fingerprint(t, e.canonical) for t, e in rows]
+            return self.actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
+                                               [e.salt for _, e in rows], paths, proofs)
+        return self.actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs)
+
     def _send_reveals(self, rows: list[tuple[TrackedTask, object]]) -> int:
         if len(rows) > 1:
-            ids = [t.task_id for t, _ in rows]
             try:
-                if self._is_near(rows[0][0]):
-                    fps = [self._fingerprint(t, e.canonical) for t, e in rows]
-                    receipt = self.actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
-                                                          [e.salt for _, e in rows])
-                else:
-                    receipt = self.actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows])
+                receipt = self._reveal_batch(rows)
             except ContractRevert as exc:
                 self._note_error(f"reveal_many: {exc}; revealing one by one")
             else:
@@ -403,7 +435,7 @@ class NodeDaemon:
         for t, entry in rows:
             def one(t=t, entry=entry) -> int:
                 try:
-                    receipt = self._reveal(t, entry)
+                    receipt = self._reveal_batch([(t, entry)])
                 except ContractRevert:
                     if self.c.revealed_result(t.task_id, self.address) is None:
                         raise
@@ -432,6 +464,8 @@ class NodeDaemon:
         if self.behaviour is Behaviour.LAZY:      # copy someone's reveal: it cannot match our commitment
             seen = [r for m in task.members if (r := self.c.revealed_result(task.task_id, m)) is not None]
             return self.actor.reveal(task.task_id, seen[0] if seen else entry.result, os.urandom(32))
+        if self._proof(task)[1]:                  # committed in a batch: reveal with its Merkle proof
+            return self._reveal_batch([(task, entry)])
         if self._is_near(task):
             return self.actor.reveal_near(task.task_id, self._fingerprint(task, entry.canonical),
                                           result_hash(entry.canonical), entry.salt)
