@@ -137,6 +137,8 @@ def gas(
                                      help="Chain to measure on (repeatable): embedded, anvil."),
     json_out: Path = typer.Option(Path("bench/results/gas.json"), "--json",
                                   help="Where to write the report ('-' prints it to stdout)."),
+    batch_tasks: int = typer.Option(32, min=0, max=64, help="Tasks in flight for the batched per-task figures "
+                                                            "(0 = skip the batched runs)."),
 ) -> None:
     """Gas per operation and per settled task (K = 5, K = 11) from real receipts, beside BRAIN's figures."""
     from brainnet.bench.gas import CHAINS, run_gas_bench
@@ -147,7 +149,7 @@ def gas(
             raise ConfigError(f"--chain {ch!r}: choose embedded or anvil")
     to_stdout = str(json_out) == "-"
     report = run_gas_bench(tasks, tuple(dict.fromkeys(chains)), out=None if to_stdout else json_out,
-                           progress=None if to_stdout else console.print)
+                           progress=None if to_stdout else console.print, batch_tasks=batch_tasks)
     _finish(report, json_out, _gas_summary)
 
 
@@ -171,9 +173,9 @@ def _gas_summary(report: dict) -> None:
                       f"{row['ratio_to_brain']:.2f}" if "ratio_to_brain" in row else "")
     console.print(table)
     for key in ("k5", "k11"):
-        u = report["per_task"][key]["unbatched"]
-        console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched: null "
-                      "(not implemented)")
+        u, b = report["per_task"][key]["unbatched"], report["per_task"][key]["batched"]
+        batched = f"{b['mean']:,} gas" if b else "not measured (--batch-tasks 0)"
+        console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched {batched}")
 
 
 @app.command("e2e")
