@@ -57,7 +57,8 @@ H_COMMIT_DEADLINE: constant(uint256) = 72
 H_REVEAL_DEADLINE: constant(uint256) = 112
 H_SEED_BLOCK: constant(uint256) = 152
 H_TOLERANCE: constant(uint256) = 192
-H_REQUEST_BLOCK: constant(uint256) = 200           # log2(MAX_BATCH): depth of a batch's Merkle tree
+H_REQUEST_BLOCK: constant(uint256) = 200
+H_CENTER: constant(uint256) = 240          # reveal index of the current level's center           # log2(MAX_BATCH): depth of a batch's Merkle tree
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
@@ -77,8 +78,10 @@ interface Registry:
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
     def task_opened(node: address): nonpayable
     def task_closed(node: address): nonpayable
-    def index_of(node: address) -> uint256: view
-    def node_at(index: uint256) -> address: view
+    def tasks_opened(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
+    def tasks_closed(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
+    def indices_of(nodes: DynArray[address, MAX_COMMITTEE]) -> DynArray[uint256, MAX_COMMITTEE]: view
+    def nodes_at(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: view
 
 flag Status:
     REQUESTED        # waiting for `draw` (of level 0, or of the level it escalated to)
@@ -216,7 +219,6 @@ _packed: HashMap[uint256, HashMap[uint256, uint256]]               # members of 
 _tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count | first reveal index << 16
 _values: HashMap[uint256, HashMap[uint256, bytes32]]               # (task, level) -> reveal index -> value (exact: first reveals only)
 _counts: HashMap[uint256, HashMap[uint256, uint256]]               # near: reveals agreeing with that value
-_center_index: HashMap[uint256, uint256]                           # (task, level) -> reveal index of the center
 
 
 @deploy
@@ -408,13 +410,14 @@ def _append_members(task_id: uint256, members: DynArray[address, MAX_COMMITTEE])
     n: uint256 = self._packed[task_id][0] & 65535
     slot: uint256 = (n + 1) // 16
     word: uint256 = self._packed[task_id][slot]
-    for m: address in members:
+    indices: DynArray[uint256, MAX_COMMITTEE] = staticcall self.registry.indices_of(members)
+    for index: uint256 in indices:
         g: uint256 = n + 1
         if g // 16 != slot:
             self._packed[task_id][slot] = word
             slot = g // 16
             word = 0
-        word |= (staticcall self.registry.index_of(m)) << (16 * (g % 16))
+        word |= index << (16 * (g % 16))
         n = g
     self._packed[task_id][slot] = word
     self._packed[task_id][0] = ((self._packed[task_id][0] >> 16) << 16) | n
@@ -424,17 +427,19 @@ def _append_members(task_id: uint256, members: DynArray[address, MAX_COMMITTEE])
 @view
 def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
     """Members of every level of the task, in draw order."""
-    out: DynArray[address, MAX_MEMBERS] = []
+    indices: DynArray[uint256, MAX_MEMBERS] = []
     word: uint256 = self._packed[task_id][0]
     n: uint256 = word & 65535
+    if n == 0:
+        return []
     for p: uint256 in range(MAX_MEMBERS):
         if p >= n:
             break
         g: uint256 = p + 1
         if g % 16 == 0:
             word = self._packed[task_id][g // 16]
-        out.append(staticcall self.registry.node_at((word >> (16 * (g % 16))) & 65535))
-    return out
+        indices.append((word >> (16 * (g % 16))) & 65535)
+    return staticcall self.registry.nodes_at(indices)
 
 
 @internal
@@ -463,7 +468,7 @@ def _draw(task_id: uint256):
         members = staticcall self.registry.sample_excluding(model_id, seed, size, self._member_list(task_id))
     for m: address in members:
         self._state[task_id][m] = level + 1
-        extcall self.registry.task_opened(m)
+    extcall self.registry.tasks_opened(members)
     self._append_members(task_id, members)
     commit_deadline: uint256 = block.number + self.commit_window
     reveal_deadline: uint256 = commit_deadline + self.reveal_window
@@ -608,11 +613,12 @@ def _reveal(task_id: uint256, result: bytes32, salt: bytes32, proof: DynArray[by
     else:
         first = word >> 16
     self._tally[key][result] = count | (first << 16)
-    if count > top_count or (count == top_count and first < self._center_index[key]):
+    center: uint256 = self._hot_get(task_id, H_CENTER, 8)
+    if count > top_count or (count == top_count and first < center):
         self._hot_put(task_id, H_TOP_COUNT, 16, count)
-        if count == 1 or first != self._center_index[key]:
+        if count == 1 or first != center:
             self._tasks[task_id].top_result = result
-            self._center_index[key] = first
+            self._hot_put(task_id, H_CENTER, 8, first)
     self._record_reveal(task_id, state, reveals, first, result, empty(bytes32), False)
 
 
@@ -662,7 +668,7 @@ def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, sal
     mine: uint256 = 1
     top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
     top_result: bytes32 = self._tasks[task_id].top_result
-    center: uint256 = self._center_index[key]
+    center: uint256 = self._hot_get(task_id, H_CENTER, 8)
     for j: uint256 in range(MAX_COMMITTEE):
         if j >= index:
             break
@@ -683,7 +689,7 @@ def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, sal
         center = index
     self._hot_put(task_id, H_TOP_COUNT, 16, top_count)
     self._tasks[task_id].top_result = top_result
-    self._center_index[key] = center
+    self._hot_put(task_id, H_CENTER, 8, center)
     self._record_reveal(task_id, state, index, index, fingerprint, blob_hash, True)
 
 
@@ -743,6 +749,7 @@ def _escalate(task_id: uint256, t: Task):
     self._hot_put(task_id, H_COMMITS, 16, 0)
     self._hot_put(task_id, H_REVEALS, 16, 0)
     self._hot_put(task_id, H_TOP_COUNT, 16, 0)
+    self._hot_put(task_id, H_CENTER, 8, 0)
     self._tasks[task_id].top_result = empty(bytes32)
     log TaskEscalated(task_id=task_id, level=level, size=self._level_size(level), seed_block=block.number + 1)
 
@@ -877,7 +884,7 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
                 self.claimable[m] += share
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
-        extcall self.registry.task_closed(m)
+    extcall self.registry.tasks_closed(members)
     self._tasks[task_id].final_block = block.number
     if bond_back > 0:
         assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
