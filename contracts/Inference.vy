@@ -18,6 +18,18 @@
      distance (xor + popcount) is within the model's tolerance. The center of a level is
      the revealed value most reveals agree with, ties to the earliest reveal.
      Phases come from block numbers. `brainnet.protocol.escalation` mirrors every rule.
+     Batches: `draw_many`, `commit_many`, `reveal_many`, `reveal_near_many` and
+     `finalize_many` do what the single calls do for up to MAX_BATCH tasks in one
+     transaction (the base cost and the warm Registry slots are shared). `draw_many` and
+     `finalize_many` skip tasks that are not ready (another node may have been first);
+     `commit_many` and the reveals check every entry as the single call does.
+     Commitments are Merkle roots: `commit_many` hashes the batch's commitments into one
+     root stored once per (member, batch); each task keeps, in the member's state word, the
+     sequence number of that root. A reveal of a batched commitment carries its Merkle proof
+     (`reveal_many`); a single `commit` is a batch of one (root = commitment, empty proof).
+     Leaves are padded to a power of two with zero words; a node hashes keccak(left, right).
+     Storage per (task, member): one state word (level + 1, committed and revealed flags,
+     root sequence number, index of the revealed value among the level's values).
      Reverts start with "inference:".
 """
 
@@ -26,6 +38,27 @@ from ethereum.ercs import IERC20
 MAX_COMMITTEE: constant(uint256) = 128     # members of one level
 MAX_MEMBERS: constant(uint256) = 256       # members of all levels of a task
 MAX_LEVELS: constant(uint256) = 6
+MAX_BATCH: constant(uint256) = 64          # tasks in one batched call
+LEVEL_MASK: constant(uint256) = 255        # member state: level + 1 in the low byte
+REVEALED: constant(uint256) = 256          # member state: revealed flag
+COMMITTED: constant(uint256) = 512         # member state: committed flag
+VALUE_SHIFT: constant(uint256) = 16        # member state: index of its revealed value (bits 16..31)
+ROOT_SHIFT: constant(uint256) = 64         # member state: sequence number of its commitment root
+MAX_PROOF: constant(uint256) = 6
+# the hot word of a task: status, level, mode, counters and block numbers packed in one slot,
+# (shift of each field; widths in _HOT_BITS below) so commit and reveal read one slot, not eight
+H_STATUS: constant(uint256) = 0
+H_LEVEL: constant(uint256) = 8
+H_MODE: constant(uint256) = 16
+H_COMMITS: constant(uint256) = 24
+H_REVEALS: constant(uint256) = 40
+H_TOP_COUNT: constant(uint256) = 56
+H_COMMIT_DEADLINE: constant(uint256) = 72
+H_REVEAL_DEADLINE: constant(uint256) = 112
+H_SEED_BLOCK: constant(uint256) = 152
+H_TOLERANCE: constant(uint256) = 192
+H_REQUEST_BLOCK: constant(uint256) = 200
+H_CENTER: constant(uint256) = 240          # reveal index of the current level's center           # log2(MAX_BATCH): depth of a batch's Merkle tree
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
@@ -45,6 +78,10 @@ interface Registry:
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
     def task_opened(node: address): nonpayable
     def task_closed(node: address): nonpayable
+    def tasks_opened(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
+    def tasks_closed(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
+    def indices_of(nodes: DynArray[address, MAX_COMMITTEE]) -> DynArray[uint256, MAX_COMMITTEE]: view
+    def nodes_at(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: view
 
 flag Status:
     REQUESTED        # waiting for `draw` (of level 0, or of the level it escalated to)
@@ -73,6 +110,19 @@ struct Task:
     seed_block: uint256      # block whose hash seeds the current level
     mode: uint8
     tolerance: uint256
+    challenge_deadline: uint256
+    challenger: address
+    bond: uint256
+    challenged: bytes32      # the provisional value the challenger disputed
+
+struct TaskCold:                 # the fields of Task that are not packed into the hot word
+    payer: uint256           # requester (low 160 bits) | fee << 160
+    model_id: bytes32
+    input_hash: bytes32
+    seed: bytes32            # seed of the current level's committee
+    top_result: bytes32      # center of the current level
+    result: bytes32          # provisional or final value
+    final_block: uint256
     challenge_deadline: uint256
     challenger: address
     bond: uint256
@@ -155,20 +205,20 @@ max_levels: public(uint256)              # L: 1 = no escalation (BRAIN's rule)
 challenge_window: public(uint256)        # blocks a settled level stays open to a challenge; 0 = none
 challenge_bond: public(uint256)
 
-tasks: public(HashMap[uint256, Task])
+_tasks: HashMap[uint256, TaskCold]
+_hot: HashMap[uint256, uint256]
 task_count: public(uint256)
-commitments: public(HashMap[uint256, HashMap[address, bytes32]])
-reveals: public(HashMap[uint256, HashMap[address, bytes32]])
-reveal_blobs: public(HashMap[uint256, HashMap[address, bytes32]])
-has_revealed: public(HashMap[uint256, HashMap[address, bool]])
-member_level: public(HashMap[uint256, HashMap[address, uint256]])   # level + 1; 0 = not a member
+_state: HashMap[uint256, HashMap[address, uint256]]                # level + 1 | REVEALED; 0 = not a member
+_roots: HashMap[address, HashMap[uint256, bytes32]]                # member -> root sequence number -> Merkle root
+root_count: public(HashMap[address, uint256])                      # roots a member has committed
+_blobs: HashMap[uint256, HashMap[address, bytes32]]                # near: sha256 of the revealed output blob
 claimable: public(HashMap[address, uint256])
-_members: HashMap[uint256, DynArray[address, MAX_MEMBERS]]         # all levels, in draw order
-_tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count
-_first: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: first reveal index of a value
-_values: HashMap[uint256, HashMap[uint256, bytes32]]               # near: (task, level) -> reveal index -> value
+_packed: HashMap[uint256, HashMap[uint256, uint256]]               # members of all levels in draw order: Registry
+                                                                   # indices, 16 bits each, 16 per word; word 0's
+                                                                   # low 16 bits hold the count
+_tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count | first reveal index << 16
+_values: HashMap[uint256, HashMap[uint256, bytes32]]               # (task, level) -> reveal index -> value (exact: first reveals only)
 _counts: HashMap[uint256, HashMap[uint256, uint256]]               # near: reveals agreeing with that value
-_center_index: HashMap[uint256, uint256]                           # (task, level) -> reveal index of the center
 
 
 @deploy
@@ -209,6 +259,58 @@ def __init__(
     self.max_levels = max_levels
     self.challenge_window = challenge_window
     self.challenge_bond = challenge_bond
+
+
+# ---------------------------------------------------------------- task storage
+
+@internal
+@view
+def _hot_get(task_id: uint256, at: uint256, bits: uint256) -> uint256:
+    return (self._hot[task_id] >> at) & ((1 << bits) - 1)
+
+
+@internal
+def _hot_put(task_id: uint256, at: uint256, bits: uint256, x: uint256):
+    assert x < (1 << bits), "inference: packed task field out of range"
+    mask: uint256 = ((1 << bits) - 1) << at
+    self._hot[task_id] = (self._hot[task_id] & ~mask) | (x << at)
+
+
+@internal
+@view
+def _status(task_id: uint256) -> Status:
+    h: uint256 = self._hot[task_id] & 255
+    if h == 0:
+        return empty(Status)
+    return convert(h, Status)
+
+
+@internal
+@view
+def _load(task_id: uint256) -> Task:
+    h: uint256 = self._hot[task_id]
+    c: TaskCold = self._tasks[task_id]
+    status: Status = empty(Status)
+    if h & 255 != 0:
+        status = convert(h & 255, Status)
+    return Task(
+        requester=convert(convert(c.payer & (2**160 - 1), uint160), address), model_id=c.model_id,
+        input_hash=c.input_hash, fee=c.payer >> 160,
+        request_block=(h >> H_REQUEST_BLOCK) & (2**40 - 1), status=status, seed=c.seed,
+        commit_deadline=(h >> H_COMMIT_DEADLINE) & (2**40 - 1), reveal_deadline=(h >> H_REVEAL_DEADLINE) & (2**40 - 1),
+        commits=(h >> H_COMMITS) & 65535, reveals=(h >> H_REVEALS) & 65535, top_result=c.top_result,
+        top_count=(h >> H_TOP_COUNT) & 65535, result=c.result, final_block=c.final_block,
+        level=(h >> H_LEVEL) & 255, seed_block=(h >> H_SEED_BLOCK) & (2**40 - 1),
+        mode=convert((h >> H_MODE) & 255, uint8), tolerance=(h >> H_TOLERANCE) & 255,
+        challenge_deadline=c.challenge_deadline, challenger=c.challenger, bond=c.bond, challenged=c.challenged,
+    )
+
+
+@external
+@view
+def tasks(task_id: uint256) -> Task:
+    """@notice The task, all fields (the hot ones are unpacked from their shared word)."""
+    return self._load(task_id)
 
 
 # ---------------------------------------------------------------- level math
@@ -282,118 +384,296 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     assert registered, "inference: unknown model id"
     assert staticcall self.registry.model_nodes(model_id) >= self.committee_size, "inference: not enough active nodes serve this model"
     assert fee >= self.min_fee, "inference: fee below the minimum"
+    assert fee < 2**96, "inference: fee above 2**96 - 1"
     assert input_hash != empty(bytes32), "inference: input hash is empty"
     assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
     task_id: uint256 = self.task_count + 1
     self.task_count = task_id
-    self.tasks[task_id] = Task(
-        requester=msg.sender, model_id=model_id, input_hash=input_hash, fee=fee,
-        request_block=block.number, status=Status.REQUESTED, seed=empty(bytes32),
-        commit_deadline=0, reveal_deadline=0, commits=0, reveals=0,
-        top_result=empty(bytes32), top_count=0, result=empty(bytes32), final_block=0,
-        level=0, seed_block=block.number + 1, mode=mode, tolerance=tolerance,
-        challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
-    )
+    # field by field: the fields that start at zero are not written (a zero write still costs)
+    self._tasks[task_id].payer = convert(msg.sender, uint256) | (fee << 160)
+    self._tasks[task_id].model_id = model_id
+    self._tasks[task_id].input_hash = input_hash
+    self._hot_put(task_id, H_REQUEST_BLOCK, 40, block.number)
+    self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
+    self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)
+    if mode != 0:
+        self._hot_put(task_id, H_MODE, 8, convert(mode, uint256))
+    if tolerance != 0:
+        self._hot_put(task_id, H_TOLERANCE, 8, tolerance)
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
+
+
+@internal
+def _append_members(task_id: uint256, members: DynArray[address, MAX_COMMITTEE]):
+    """Append `members` (as Registry indices) to the task's packed member list."""
+    n: uint256 = self._packed[task_id][0] & 65535
+    slot: uint256 = (n + 1) // 16
+    word: uint256 = self._packed[task_id][slot]
+    indices: DynArray[uint256, MAX_COMMITTEE] = staticcall self.registry.indices_of(members)
+    for index: uint256 in indices:
+        g: uint256 = n + 1
+        if g // 16 != slot:
+            self._packed[task_id][slot] = word
+            slot = g // 16
+            word = 0
+        word |= index << (16 * (g % 16))
+        n = g
+    self._packed[task_id][slot] = word
+    self._packed[task_id][0] = ((self._packed[task_id][0] >> 16) << 16) | n
+
+
+@internal
+@view
+def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
+    """Members of every level of the task, in draw order."""
+    indices: DynArray[uint256, MAX_MEMBERS] = []
+    word: uint256 = self._packed[task_id][0]
+    n: uint256 = word & 65535
+    if n == 0:
+        return []
+    for p: uint256 in range(MAX_MEMBERS):
+        if p >= n:
+            break
+        g: uint256 = p + 1
+        if g % 16 == 0:
+            word = self._packed[task_id][g // 16]
+        indices.append((word >> (16 * (g % 16))) & 65535)
+    return staticcall self.registry.nodes_at(indices)
+
+
+@internal
+@view
+def _drawable(task_id: uint256) -> bool:
+    seed_block: uint256 = self._hot_get(task_id, H_SEED_BLOCK, 40)
+    return self._status(task_id) == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
+
+
+@internal
+def _draw(task_id: uint256):
+    assert self._status(task_id) == Status.REQUESTED, "inference: task is not waiting for a committee"
+    seed_block: uint256 = self._hot_get(task_id, H_SEED_BLOCK, 40)
+    assert block.number > seed_block, "inference: seed block not mined yet"
+    assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
+    model_id: bytes32 = self._tasks[task_id].model_id
+    seed: bytes32 = empty(bytes32)
+    members: DynArray[address, MAX_COMMITTEE] = []
+    size: uint256 = self._level_size(level)
+    if level == 0:
+        seed = keccak256(abi_encode(blockhash(seed_block), task_id))
+        members = staticcall self.registry.sample(model_id, seed, size)
+    else:
+        seed = keccak256(abi_encode(blockhash(seed_block), task_id, level))
+        members = staticcall self.registry.sample_excluding(model_id, seed, size, self._member_list(task_id))
+    for m: address in members:
+        self._state[task_id][m] = level + 1
+    extcall self.registry.tasks_opened(members)
+    self._append_members(task_id, members)
+    commit_deadline: uint256 = block.number + self.commit_window
+    reveal_deadline: uint256 = commit_deadline + self.reveal_window
+    self._hot_put(task_id, H_STATUS, 8, convert(Status.DRAWN, uint256))
+    self._tasks[task_id].seed = seed
+    self._hot_put(task_id, H_COMMIT_DEADLINE, 40, commit_deadline)
+    self._hot_put(task_id, H_REVEAL_DEADLINE, 40, reveal_deadline)
+    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=level)
 
 
 @external
 def draw(task_id: uint256):
     """@notice Draw the committee of the task's current level; anyone may call once its seed block is mined."""
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.REQUESTED, "inference: task is not waiting for a committee"
-    assert block.number > t.seed_block, "inference: seed block not mined yet"
-    assert block.number - t.seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
-    seed: bytes32 = empty(bytes32)
-    members: DynArray[address, MAX_COMMITTEE] = []
-    size: uint256 = self._level_size(t.level)
-    if t.level == 0:
-        seed = keccak256(abi_encode(blockhash(t.seed_block), task_id))
-        members = staticcall self.registry.sample(t.model_id, seed, size)
-    else:
-        seed = keccak256(abi_encode(blockhash(t.seed_block), task_id, t.level))
-        members = staticcall self.registry.sample_excluding(t.model_id, seed, size, self._members[task_id])
-    for m: address in members:
-        self.member_level[task_id][m] = t.level + 1
-        self._members[task_id].append(m)
-        extcall self.registry.task_opened(m)
-    commit_deadline: uint256 = block.number + self.commit_window
-    reveal_deadline: uint256 = commit_deadline + self.reveal_window
-    self.tasks[task_id].status = Status.DRAWN
-    self.tasks[task_id].seed = seed
-    self.tasks[task_id].commit_deadline = commit_deadline
-    self.tasks[task_id].reveal_deadline = reveal_deadline
-    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=t.level)
+    self._draw(task_id)
+
+
+@external
+def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
+    """
+    @notice `draw` for every listed task that is waiting for a committee and whose seed block
+            is mined and still known; the others are skipped (another caller may have drawn them).
+    @return the number of committees drawn
+    """
+    assert len(task_ids) > 0, "inference: empty batch"
+    drawn: uint256 = 0
+    for task_id: uint256 in task_ids:
+        if self._drawable(task_id):
+            self._draw(task_id)
+            drawn += 1
+    return drawn
 
 
 # ---------------------------------------------------------------- commit and reveal
 
-@external
-def commit(task_id: uint256, commitment: bytes32):
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its commit phase"
-    assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
-    assert self.commitments[task_id][msg.sender] == empty(bytes32), "inference: already committed"
-    assert block.number <= t.commit_deadline, "inference: commit window closed"
+@internal
+def _commit(task_id: uint256, commitment: bytes32, seq: uint256):
+    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its commit phase"
+    state: uint256 = self._state[task_id][msg.sender]
+    assert state & LEVEL_MASK == self._hot_get(task_id, H_LEVEL, 8) + 1, "inference: sender is not on the committee"
+    assert state & COMMITTED == 0, "inference: already committed"
+    assert block.number <= self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
-    self.commitments[task_id][msg.sender] = commitment
-    self.tasks[task_id].commits = t.commits + 1
+    self._state[task_id][msg.sender] = state | COMMITTED | (seq << ROOT_SHIFT)
+    self._hot_put(task_id, H_COMMITS, 16, self._hot_get(task_id, H_COMMITS, 16) + 1)
     log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
 
 
 @internal
-def _check_reveal(task_id: uint256, t: Task, result: bytes32, salt: bytes32):
-    commitment: bytes32 = self.commitments[task_id][msg.sender]
-    assert commitment != empty(bytes32), "inference: no commitment from this sender"
-    assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
-    assert not self.has_revealed[task_id][msg.sender], "inference: already revealed"
-    assert t.commits == self._level_size(t.level) or block.number > t.commit_deadline, "inference: reveal phase not open yet"
-    assert block.number <= t.reveal_deadline, "inference: reveal window closed"
-    assert keccak256(abi_encode(task_id, result, msg.sender, salt)) == commitment, "inference: reveal does not match the commitment"
+def _store_root(root: bytes32) -> uint256:
+    seq: uint256 = self.root_count[msg.sender] + 1
+    self.root_count[msg.sender] = seq
+    self._roots[msg.sender][seq] = root
+    return seq
+
+
+@external
+def commit(task_id: uint256, commitment: bytes32):
+    """@notice Commit keccak256(abi_encode(task_id, result, member, salt)) (a batch of one: the root is the commitment)."""
+    self._commit(task_id, commitment, self._store_root(commitment))
+
+
+@external
+@pure
+def merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
+    """@notice Root of `leaves` padded with zero words to a power of two; each node is keccak256(left ++ right)."""
+    return self._merkle_root(leaves)
+
+
+@internal
+@pure
+def _merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
+    layer: DynArray[bytes32, MAX_BATCH] = leaves
+    width: uint256 = 1
+    for _: uint256 in range(MAX_PROOF):
+        if width >= len(leaves):
+            break
+        width *= 2
+    for _: uint256 in range(MAX_BATCH):
+        if len(layer) >= width:
+            break
+        layer.append(empty(bytes32))
+    for _: uint256 in range(MAX_PROOF):
+        if width == 1:
+            break
+        width //= 2
+        for j: uint256 in range(MAX_BATCH // 2):
+            if j >= width:
+                break
+            layer[j] = keccak256(concat(layer[2 * j], layer[2 * j + 1]))
+    return layer[0]
+
+
+@external
+def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32, MAX_BATCH]):
+    """
+    @notice Commit values[i] for task_ids[i], for every i, storing only their Merkle root
+            (see `merkle_root`); any invalid entry reverts the whole batch. Reveal each with
+            `reveal_many`, giving its leaf index and proof.
+    """
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(values) == len(task_ids), "inference: batch arrays differ in length"
+    seq: uint256 = self._store_root(self._merkle_root(values))
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        self._commit(task_ids[i], values[i], seq)
+
+
+@internal
+def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256) -> uint256:
+    """Checks of every reveal; returns the sender's member state."""
+    state: uint256 = self._state[task_id][msg.sender]
+    assert state & COMMITTED != 0, "inference: no commitment from this sender"
+    assert state & LEVEL_MASK == level + 1, "inference: sender is not on the committee"
+    assert state & REVEALED == 0, "inference: already revealed"
+    assert self._hot_get(task_id, H_COMMITS, 16) == self._level_size(level) or block.number > self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: reveal phase not open yet"
+    assert block.number <= self._hot_get(task_id, H_REVEAL_DEADLINE, 40), "inference: reveal window closed"
+    node: bytes32 = keccak256(abi_encode(task_id, result, msg.sender, salt))
+    index: uint256 = leaf_index
+    for sibling: bytes32 in proof:
+        if index & 1 == 0:
+            node = keccak256(concat(node, sibling))
+        else:
+            node = keccak256(concat(sibling, node))
+        index = index >> 1
+    assert index == 0 and node == self._roots[msg.sender][state >> ROOT_SHIFT], "inference: reveal does not match the commitment"
+    return state
+
+
+@internal
+def _reveal(task_id: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
+    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert convert(self._hot_get(task_id, H_MODE, 8), uint8) == EXACT, "inference: near models reveal with reveal_near"
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
+    state: uint256 = self._check_reveal(task_id, level, result, salt, proof, leaf_index)
+    reveals: uint256 = self._hot_get(task_id, H_REVEALS, 16)
+    top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
+    key: uint256 = task_id * 8 + level
+    word: uint256 = self._tally[key][result]
+    count: uint256 = (word & 65535) + 1
+    first: uint256 = reveals
+    if count == 1:
+        self._values[key][reveals] = result
+    else:
+        first = word >> 16
+    self._tally[key][result] = count | (first << 16)
+    center: uint256 = self._hot_get(task_id, H_CENTER, 8)
+    if count > top_count or (count == top_count and first < center):
+        self._hot_put(task_id, H_TOP_COUNT, 16, count)
+        if count == 1 or first != center:
+            self._tasks[task_id].top_result = result
+            self._hot_put(task_id, H_CENTER, 8, first)
+    self._record_reveal(task_id, state, reveals, first, result, empty(bytes32), False)
 
 
 @external
 def reveal(task_id: uint256, result: bytes32, salt: bytes32):
-    """@notice Reveal the result of an `exact` model: sha256 of the canonical output."""
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert t.mode == EXACT, "inference: near models reveal with reveal_near"
-    self._check_reveal(task_id, t, result, salt)
-    key: uint256 = task_id * 8 + t.level
-    count: uint256 = self._tally[key][result] + 1
-    self._tally[key][result] = count
-    if count == 1:
-        self._first[key][result] = t.reveals
-    first: uint256 = self._first[key][result]
-    if count > t.top_count or (count == t.top_count and first < self._center_index[key]):
-        self.tasks[task_id].top_count = count
-        self.tasks[task_id].top_result = result
-        self._center_index[key] = first
-    self._record_reveal(task_id, t, result, result)
+    """@notice Reveal the result of an `exact` model (sha256 of the canonical output) committed with `commit`."""
+    self._reveal(task_id, result, salt, [], 0)
+
+
+@internal
+@pure
+def _proof(proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF], start: uint256, depth: uint256) -> DynArray[bytes32, MAX_PROOF]:
+    assert depth <= MAX_PROOF and start + depth <= len(proofs), "inference: proof words missing"
+    out: DynArray[bytes32, MAX_PROOF] = []
+    for j: uint256 in range(depth, bound=MAX_PROOF):
+        out.append(proofs[start + j])
+    return out
 
 
 @external
-def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
+def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
     """
-    @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
-            the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
+    @notice `reveal` (results[i], salts[i]) for task_ids[i], for every i; any invalid entry
+            reverts the whole batch. paths[i] = leaf index of the commitment in its batch
+            + (proof depth << 8); its proof is the next `depth` words of `proofs` (siblings
+            from the leaf up). Commitments of single `commit`s: path 0, no proof words.
     """
-    t: Task = self.tasks[task_id]
-    assert t.status == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert t.mode == NEAR, "inference: exact models reveal with reveal"
-    self._check_reveal(task_id, t, keccak256(abi_encode(fingerprint, blob_hash)), salt)
-    key: uint256 = task_id * 8 + t.level
-    index: uint256 = t.reveals
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(results) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    at: uint256 = 0
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        depth: uint256 = paths[i] >> 8
+        self._reveal(task_ids[i], results[i], salts[i], self._proof(proofs, at, depth), paths[i] & 255)
+        at += depth
+    assert at == len(proofs), "inference: unused proof words"
+
+
+@internal
+def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
+    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its reveal phase"
+    assert convert(self._hot_get(task_id, H_MODE, 8), uint8) == NEAR, "inference: exact models reveal with reveal"
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
+    state: uint256 = self._check_reveal(task_id, level, keccak256(abi_encode(fingerprint, blob_hash)), salt, proof, leaf_index)
+    key: uint256 = task_id * 8 + level
+    index: uint256 = self._hot_get(task_id, H_REVEALS, 16)
+    tolerance: uint256 = self._hot_get(task_id, H_TOLERANCE, 8)
     mine: uint256 = 1
-    top_count: uint256 = t.top_count
-    top_result: bytes32 = t.top_result
-    center: uint256 = self._center_index[key]
+    top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
+    top_result: bytes32 = self._tasks[task_id].top_result
+    center: uint256 = self._hot_get(task_id, H_CENTER, 8)
     for j: uint256 in range(MAX_COMMITTEE):
         if j >= index:
             break
         other: bytes32 = self._values[key][j]
-        if self._agree(other, fingerprint, NEAR, t.tolerance):
+        if self._agree(other, fingerprint, NEAR, tolerance):
             mine += 1
             count: uint256 = self._counts[key][j] + 1
             self._counts[key][j] = count
@@ -407,19 +687,55 @@ def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt
         top_count = mine
         top_result = fingerprint
         center = index
-    self.tasks[task_id].top_count = top_count
-    self.tasks[task_id].top_result = top_result
-    self._center_index[key] = center
-    self._record_reveal(task_id, t, fingerprint, blob_hash)
+    self._hot_put(task_id, H_TOP_COUNT, 16, top_count)
+    self._tasks[task_id].top_result = top_result
+    self._hot_put(task_id, H_CENTER, 8, center)
+    self._record_reveal(task_id, state, index, index, fingerprint, blob_hash, True)
+
+
+@external
+def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
+    """
+    @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
+            the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
+    """
+    self._reveal_near(task_id, fingerprint, blob_hash, salt, [], 0)
+
+
+@external
+def reveal_near_many(task_ids: DynArray[uint256, MAX_BATCH], fingerprints: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
+    """@notice `reveal_near` for every i, with paths and proofs as in `reveal_many`; any invalid entry reverts the whole batch."""
+    assert len(task_ids) > 0, "inference: empty batch"
+    assert len(fingerprints) == len(task_ids) and len(blob_hashes) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    at: uint256 = 0
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        depth: uint256 = paths[i] >> 8
+        self._reveal_near(task_ids[i], fingerprints[i], blob_hashes[i], salts[i], self._proof(proofs, at, depth), paths[i] & 255)
+        at += depth
+    assert at == len(proofs), "inference: unused proof words"
 
 
 @internal
-def _record_reveal(task_id: uint256, t: Task, revealed: bytes32, blob_hash: bytes32):
-    self.has_revealed[task_id][msg.sender] = True
-    self.reveals[task_id][msg.sender] = revealed
-    self.reveal_blobs[task_id][msg.sender] = blob_hash
-    self.tasks[task_id].reveals = t.reveals + 1
-    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob_hash)
+def _record_reveal(task_id: uint256, state: uint256, reveals: uint256, value_index: uint256, revealed: bytes32, blob_hash: bytes32, near: bool):
+    """The revealed value is kept once per level in `_values`; the state word points at it.
+       Exact mode: the blob hash is the result itself and is not stored twice."""
+    self._state[task_id][msg.sender] = state | REVEALED | (value_index << VALUE_SHIFT)
+    blob: bytes32 = revealed
+    if near:
+        self._blobs[task_id][msg.sender] = blob_hash
+        blob = blob_hash
+    self._hot_put(task_id, H_REVEALS, 16, reveals + 1)
+    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob)
+
+
+@internal
+@view
+def _revealed(task_id: uint256, member: address) -> bytes32:
+    """The value `member` revealed (empty if none)."""
+    state: uint256 = self._state[task_id][member]
+    if state & REVEALED == 0:
+        return empty(bytes32)
+    return self._values[task_id * 8 + (state & LEVEL_MASK) - 1][(state >> VALUE_SHIFT) & 65535]
 
 
 # ---------------------------------------------------------------- finalize, challenge, close
@@ -427,13 +743,14 @@ def _record_reveal(task_id: uint256, t: Task, revealed: bytes32, blob_hash: byte
 @internal
 def _escalate(task_id: uint256, t: Task):
     level: uint256 = t.level + 1
-    self.tasks[task_id].level = level
-    self.tasks[task_id].status = Status.REQUESTED
-    self.tasks[task_id].seed_block = block.number + 1
-    self.tasks[task_id].commits = 0
-    self.tasks[task_id].reveals = 0
-    self.tasks[task_id].top_count = 0
-    self.tasks[task_id].top_result = empty(bytes32)
+    self._hot_put(task_id, H_LEVEL, 8, level)
+    self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
+    self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)
+    self._hot_put(task_id, H_COMMITS, 16, 0)
+    self._hot_put(task_id, H_REVEALS, 16, 0)
+    self._hot_put(task_id, H_TOP_COUNT, 16, 0)
+    self._hot_put(task_id, H_CENTER, 8, 0)
+    self._tasks[task_id].top_result = empty(bytes32)
     log TaskEscalated(task_id=task_id, level=level, size=self._level_size(level), seed_block=block.number + 1)
 
 
@@ -442,13 +759,26 @@ def _escalate(task_id: uint256, t: Task):
 def _can_escalate(task_id: uint256, t: Task) -> bool:
     if t.level + 1 >= self.max_levels:
         return False
-    return staticcall self.registry.available(t.model_id, self._members[task_id]) >= self._level_size(t.level + 1)
+    return staticcall self.registry.available(t.model_id, self._member_list(task_id)) >= self._level_size(t.level + 1)
 
 
-@external
-def finalize(task_id: uint256):
-    """@notice End the current level (settle, escalate or refund), or close a provisional task after its challenge window."""
-    t: Task = self.tasks[task_id]
+@internal
+@view
+def _finalizable(task_id: uint256) -> bool:
+    """`finalize` would not revert on a phase check (see `finalize`)."""
+    status: Status = self._status(task_id)
+    if status == Status.REQUESTED:
+        return block.number > self._hot_get(task_id, H_SEED_BLOCK, 40) + SEED_HORIZON
+    if status == Status.PROVISIONAL:
+        return block.number > self._tasks[task_id].challenge_deadline
+    if status == Status.DRAWN:
+        return self._hot_get(task_id, H_REVEALS, 16) == self._level_size(self._hot_get(task_id, H_LEVEL, 8)) or block.number > self._hot_get(task_id, H_REVEAL_DEADLINE, 40)
+    return False
+
+
+@internal
+def _finalize(task_id: uint256):
+    t: Task = self._load(task_id)
     if t.status == Status.REQUESTED:
         # the level's committee was never drawn and can no longer be: give the fee back
         assert block.number > t.seed_block + SEED_HORIZON, "inference: committee not drawn yet, call draw"
@@ -471,13 +801,35 @@ def finalize(task_id: uint256):
         self._close(task_id, t, empty(bytes32), False)
 
 
+@external
+def finalize(task_id: uint256):
+    """@notice End the current level (settle, escalate or refund), or close a provisional task after its challenge window."""
+    self._finalize(task_id)
+
+
+@external
+def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
+    """
+    @notice `finalize` every listed task that can be finalized now; the others (not ready, or
+            already final) are skipped.
+    @return the number of tasks finalized
+    """
+    assert len(task_ids) > 0, "inference: empty batch"
+    done: uint256 = 0
+    for task_id: uint256 in task_ids:
+        if self._finalizable(task_id):
+            self._finalize(task_id)
+            done += 1
+    return done
+
+
 @internal
 def _settle(task_id: uint256, t: Task):
     if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self.max_levels:
         deadline: uint256 = block.number + self.challenge_window
-        self.tasks[task_id].status = Status.PROVISIONAL
-        self.tasks[task_id].result = t.top_result
-        self.tasks[task_id].challenge_deadline = deadline
+        self._hot_put(task_id, H_STATUS, 8, convert(Status.PROVISIONAL, uint256))
+        self._tasks[task_id].result = t.top_result
+        self._tasks[task_id].challenge_deadline = deadline
         log TaskProvisional(task_id=task_id, result=t.top_result, challenge_deadline=deadline)
     else:
         self._close(task_id, t, t.top_result, True)
@@ -487,15 +839,15 @@ def _settle(task_id: uint256, t: Task):
 def challenge(task_id: uint256):
     """@notice Dispute a provisional result: post `challenge_bond` and the task escalates.
                The bond comes back if the final result differs, else it pays the committee."""
-    t: Task = self.tasks[task_id]
+    t: Task = self._load(task_id)
     assert t.status == Status.PROVISIONAL, "inference: task has no provisional result"
     assert msg.sender == t.requester, "inference: only the requester may challenge"
     assert block.number <= t.challenge_deadline, "inference: challenge window closed"
     assert self._can_escalate(task_id, t), "inference: no level left to escalate to"
     assert extcall self.token.transferFrom(msg.sender, self, self.challenge_bond), "inference: bond transfer failed"
-    self.tasks[task_id].challenger = msg.sender
-    self.tasks[task_id].bond = self.challenge_bond
-    self.tasks[task_id].challenged = t.result
+    self._tasks[task_id].challenger = msg.sender
+    self._tasks[task_id].bond = self.challenge_bond
+    self._tasks[task_id].challenged = t.result
     log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=self.challenge_bond)
     self._escalate(task_id, t)
 
@@ -510,13 +862,13 @@ def _slash(task_id: uint256, member: address, reason: String[64]):
 @internal
 def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     """Pay agreeing members of every level, slash dissenters and no-shows, release the members."""
-    members: DynArray[address, MAX_MEMBERS] = self._members[task_id]
+    members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
     pot: uint256 = t.fee
     bond_back: uint256 = t.bond
     agreeing: uint256 = 0
     if settled:
         for m: address in members:
-            if self.has_revealed[task_id][m] and self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
+            if self._state[task_id][m] & REVEALED != 0 and self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
                 agreeing += 1
         if t.challenger != empty(address) and self._agree(final, t.challenged, t.mode, t.tolerance):
             pot += t.bond          # the challenge lost: its bond pays the committee
@@ -525,26 +877,26 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     if settled:
         share = pot // agreeing
     for m: address in members:
-        if not self.has_revealed[task_id][m]:
+        if self._state[task_id][m] & REVEALED == 0:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
-            if self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
+            if self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
                 self.claimable[m] += share
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
-        extcall self.registry.task_closed(m)
-    self.tasks[task_id].final_block = block.number
+    extcall self.registry.tasks_closed(members)
+    self._tasks[task_id].final_block = block.number
     if bond_back > 0:
         assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
     if settled:
-        self.tasks[task_id].status = Status.SETTLED
-        self.tasks[task_id].result = final
+        self._hot_put(task_id, H_STATUS, 8, convert(Status.SETTLED, uint256))
+        self._tasks[task_id].result = final
         dust: uint256 = pot - share * agreeing
         if dust > 0:
             assert extcall self.token.transfer(t.requester, dust), "inference: refund transfer failed"
         log TaskSettled(task_id=task_id, result=final, agreeing=agreeing, share=share)
     else:
-        self.tasks[task_id].status = Status.REFUNDED
+        self._hot_put(task_id, H_STATUS, 8, convert(Status.REFUNDED, uint256))
         assert extcall self.token.transfer(t.requester, t.fee), "inference: refund transfer failed"
         log TaskRefunded(task_id=task_id, fee=t.fee, top_count=t.top_count)
 
@@ -565,10 +917,11 @@ def claim() -> uint256:
 @view
 def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
     """@notice Members of the task's current (or last) level."""
-    level: uint256 = self.tasks[task_id].level
+    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
     out: DynArray[address, MAX_COMMITTEE] = []
-    for m: address in self._members[task_id]:
-        if self.member_level[task_id][m] == level + 1:
+    members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
+    for m: address in members:
+        if self._state[task_id][m] & LEVEL_MASK == level + 1:
             out.append(m)
     return out
 
@@ -577,18 +930,59 @@ def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
 @view
 def is_member(task_id: uint256, member: address) -> bool:
     """@notice Whether `member` sits on any level of the task."""
-    return self.member_level[task_id][member] != 0
+    return self._state[task_id][member] != 0
 
 
 @external
 @view
 def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
     """@notice Members of every level of the task, in draw order."""
-    return self._members[task_id]
+    return self._member_list(task_id)
 
 
 @external
 @view
 def tally(task_id: uint256, result: bytes32) -> uint256:
     """@notice Exact mode: reveals of `result` at the task's current level."""
-    return self._tally[task_id * 8 + self.tasks[task_id].level][result]
+    return self._tally[task_id * 8 + self._hot_get(task_id, H_LEVEL, 8)][result] & 65535
+
+
+@external
+@view
+def member_level(task_id: uint256, member: address) -> uint256:
+    """@notice Level + 1 of the committee `member` sits on in the task; 0 = not a member."""
+    return self._state[task_id][member] & LEVEL_MASK
+
+
+@external
+@view
+def has_revealed(task_id: uint256, member: address) -> bool:
+    return self._state[task_id][member] & REVEALED != 0
+
+
+@external
+@view
+def commitments(task_id: uint256, member: address) -> bytes32:
+    """@notice Root of the batch that holds `member`'s commitment for the task (a single `commit`: the commitment); empty before it commits."""
+    state: uint256 = self._state[task_id][member]
+    if state & COMMITTED == 0:
+        return empty(bytes32)
+    return self._roots[member][state >> ROOT_SHIFT]
+
+
+@external
+@view
+def reveals(task_id: uint256, member: address) -> bytes32:
+    """@notice The value `member` revealed (near: the fingerprint); empty before its reveal."""
+    return self._revealed(task_id, member)
+
+
+@external
+@view
+def reveal_blobs(task_id: uint256, member: address) -> bytes32:
+    """@notice sha256 of the output blob `member` revealed; exact mode: the revealed result itself."""
+    if self._state[task_id][member] & REVEALED == 0:
+        return empty(bytes32)
+    if convert(self._hot_get(task_id, H_MODE, 8), uint8) == EXACT:
+        return self._revealed(task_id, member)
+    return self._blobs[task_id][member]

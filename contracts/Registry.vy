@@ -338,6 +338,22 @@ def task_closed(node: address):
     self.nodes[node].pending -= 1
 
 
+@external
+def tasks_opened(nodes: DynArray[address, MAX_EXCLUDED]):
+    """@notice `task_opened` for each of `nodes` (one call per committee instead of one per member)."""
+    assert self.authorized[msg.sender], "registry: caller may not open tasks"
+    for node: address in nodes:
+        self.nodes[node].pending += 1
+
+
+@external
+def tasks_closed(nodes: DynArray[address, MAX_EXCLUDED]):
+    """@notice `task_closed` for each of `nodes`."""
+    assert self.authorized[msg.sender], "registry: caller may not close tasks"
+    for node: address in nodes:
+        self.nodes[node].pending -= 1
+
+
 # ---------------------------------------------------------------- views
 
 @external
@@ -352,6 +368,33 @@ def has_capability(node: address, capability: uint256) -> bool:
     """@notice True when `node` is active, declared `capability` and stakes enough for it."""
     n: Node = self.nodes[node]
     return n.active and self.capabilities[node] & capability == capability and n.stake >= self._min_stake_for(capability)
+
+
+@external
+@view
+def index_of(node: address) -> uint256:
+    """@notice 1-based position of `node` in the Fenwick trees (0 = not registered)."""
+    return self.nodes[node].index
+
+
+@external
+@view
+def indices_of(nodes: DynArray[address, MAX_COMMITTEE]) -> DynArray[uint256, MAX_COMMITTEE]:
+    """@notice `index_of` of each of `nodes`."""
+    out: DynArray[uint256, MAX_COMMITTEE] = []
+    for node: address in nodes:
+        out.append(self.nodes[node].index)
+    return out
+
+
+@external
+@view
+def nodes_at(indices: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[address, MAX_EXCLUDED]:
+    """@notice `node_at` of each of `indices`."""
+    out: DynArray[address, MAX_EXCLUDED] = []
+    for i: uint256 in indices:
+        out.append(self.node_at[i])
+    return out
 
 
 @external
@@ -443,59 +486,61 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
     starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []    # ascending
     weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
     drawn: uint256 = 0
+    start: uint256 = 0
+    j: uint256 = 0
     for node: address in exclude:
         n: Node = self.nodes[node]
         if n.active and model_id in self._models_of[node]:
-            starts, weights = self._insert(starts, weights, self._prefix(model_id, n.index - 1), n.stake)
+            start = self._prefix(model_id, n.index - 1)
+            starts.append(start)
+            weights.append(n.stake)
+            j = len(starts) - 1
+            for _s: uint256 in range(MAX_EXCLUDED):
+                if j == 0 or starts[j - 1] <= start:
+                    break
+                starts[j] = starts[j - 1]
+                weights[j] = weights[j - 1]
+                j -= 1
+            starts[j] = start
+            weights[j] = n.stake
             drawn += n.stake
     out: DynArray[address, MAX_COMMITTEE] = []
     for i: uint256 in range(k, bound=MAX_COMMITTEE):
         r: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % (total - drawn)
-        for j: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
-            if r < starts[j]:
+        for q: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
+            if r < starts[q]:
                 break
-            r += weights[j]
+            r += weights[q]
         # descend: find the smallest index whose prefix sum exceeds r
         pos: uint256 = 0
         rest: uint256 = r
         step: uint256 = MAX_NODES
         for _: uint256 in range(TREE_LEVELS):
             nxt: uint256 = pos + step
-            if nxt <= MAX_NODES and self._tree[model_id][nxt] <= rest:
-                pos = nxt
-                rest -= self._tree[model_id][nxt]
+            if nxt <= MAX_NODES:
+                below: uint256 = self._tree[model_id][nxt]
+                if below <= rest:
+                    pos = nxt
+                    rest -= below
             step //= 2
         node: address = self.node_at[pos + 1]
         weight: uint256 = self.nodes[node].stake
-        starts, weights = self._insert(starts, weights, r - rest, weight)
+        # insert (start, weight) keeping `starts` ascending, after equal starts (in place)
+        start = r - rest
+        starts.append(start)
+        weights.append(weight)
+        j = len(starts) - 1
+        for _s: uint256 in range(MAX_EXCLUDED + MAX_COMMITTEE):
+            if j == 0 or starts[j - 1] <= start:
+                break
+            starts[j] = starts[j - 1]
+            weights[j] = weights[j - 1]
+            j -= 1
+        starts[j] = start
+        weights[j] = weight
         drawn += weight
         out.append(node)
     return out
-
-
-@internal
-@pure
-def _insert(
-    starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE],
-    weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE],
-    start: uint256,
-    weight: uint256,
-) -> (DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE], DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE]):
-    """Insert (start, weight) keeping `starts` ascending (after equal starts)."""
-    new_starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
-    new_weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
-    placed: bool = False
-    for j: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
-        if not placed and start < starts[j]:
-            new_starts.append(start)
-            new_weights.append(weight)
-            placed = True
-        new_starts.append(starts[j])
-        new_weights.append(weights[j])
-    if not placed:
-        new_starts.append(start)
-        new_weights.append(weight)
-    return new_starts, new_weights
 
 
 # ---------------------------------------------------------------- sharded models

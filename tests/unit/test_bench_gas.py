@@ -15,7 +15,8 @@ OPS = ("request", "commit", "reveal", "reveal_near", "draw_k5", "draw_k11", "dra
 
 def test_gas_command_writes_report(tmp_path):
     out = tmp_path / "gas.json"
-    result = CliRunner().invoke(app, ["bench", "gas", "--tasks", "1", "--chain", "embedded", "--json", str(out)])
+    result = CliRunner().invoke(app, ["bench", "gas", "--tasks", "1", "--chain", "embedded", "--batch-tasks", "3",
+                                      "--json", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert {"per_op", "per_task", "brain_reference"} <= set(report)
@@ -27,7 +28,14 @@ def test_gas_command_writes_report(tmp_path):
     for key in ("k5", "k11"):
         task = report["per_task"][key]
         assert task["unbatched"]["mean"] > 0 and task["unbatched"]["n"] == 1
-        assert task["batched"] is None and "not implemented" in task["batched_note"]
+        b = task["batched"]
+        assert b["mean"] > 0 and b["n"] == 1 and b["shape"]["embedded"]["tasks_in_flight"] == 3
+        # the batched per-task figure is the sum of its parts (each a share of its batch txs)
+        assert abs(sum(b["breakdown_mean"]["embedded"].values()) - b["mean"]) <= 5
+    assert report["per_task"]["k11"]["batched"]["goal"] == 500_000
+    for op in ("commit_many", "reveal_many", "draw_many_k11", "finalize_many_k11", "commit_batch_per_task",
+               "reveal_batch_per_task"):
+        assert report["per_op"][op]["mean"] > 0, op
     # a settled task is the sum of its parts: request + draw + K commits + K reveals + finalize
     parts = report["per_task"]["k11"]["unbatched"]["breakdown_mean"]["embedded"]
     assert sum(parts.values()) == report["per_task"]["k11"]["unbatched"]["mean"]

@@ -14,8 +14,12 @@ chain and on a local anvil, in one run, side by side. Per chain, three deploymen
 - `challenge`: K = 5 with a challenge window: the unanimous result becomes provisional and
   the requester challenges it (the challenge escalates the task).
 
-Nothing is batched: the contracts have no batched commit or reveal yet, so `batched` is null.
-There are no training-round or governance contracts yet: those operations are null.
+Batched (`per_task.*.batched`): `batch_tasks` tasks in flight at once on the k5 and k11
+deployments (and near tasks on k5), settled with the batched calls: one `draw_many` per chunk
+of 16 tasks, one `commit_many` (a Merkle root) and one `reveal_many` (with proofs) per member
+for all of its tasks, `finalize_many` per chunk; requests stay one transaction per task (each
+comes from a client). The per-task figure is the gas of all those transactions over the tasks
+settled. There are no training-round or governance contracts yet: those operations are null.
 """
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ from eth_account import Account
 from brainnet.chain import TOKEN, Contracts, DeployParams, deploy, open_backend
 from brainnet.chain.backends import Backend
 from brainnet.chain.contracts import Actor
-from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result
+from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result, reveal_path
 
 CHAINS = ("embedded", "anvil")
 NODE_ETH = 10 * 10**18
@@ -54,8 +58,10 @@ BRAIN_REFERENCE = {
     "per_task_k11_commit_reveal_part": 11 * (45_700 + 47_400),
 }
 
-NOT_IMPLEMENTED_BATCHED = ("not implemented: the contracts have no batched commit/reveal yet "
-                           "(issue 8, section 3); null rather than an estimate")
+BATCHED_WHAT = ("{n} tasks in flight: requests (one tx each) + draw_many (chunks of 16) + per member one "
+                "commit_many (Merkle root) and one reveal_many (with proofs) for all its tasks + finalize_many "
+                "(chunks of 16); gas of all these txs / tasks settled")
+GOAL_K11 = 500_000
 NO_CONTRACT = "no training or governance contracts exist yet: nothing to measure"
 
 ProgressFn = Callable[[str], None]
@@ -192,7 +198,82 @@ def _task(d: Deployed, s: Samples, kind: str) -> int:
     return 0
 
 
-def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) -> dict:
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False,
+             chunk: int = 16) -> None:
+    """`n_tasks` tasks in flight at once, settled with the batched calls: requests (one per
+    client transaction), `draw_many` in chunks of `chunk`, every member one `commit_many` and
+    one `reveal_many` (or `reveal_near_many`) for all its tasks, `finalize_many` in chunks.
+    Records the gas of every batch and its share per task; the per-task total is the sum of
+    all these transactions divided by the tasks settled."""
+    model = d.near if near else d.exact
+    parts = {"request": 0, "draw": 0, "commit": 0, "reveal": 0, "finalize": 0}
+    tids = []
+    for _ in range(n_tasks):
+        tid, r = d.boss.request(model, keccak(abi_encode(time.perf_counter_ns()) + b"input"), "", FEE)
+        parts["request"] += s.add("request", r.gas_used)
+        tids.append(tid)
+    d.backend.mine(1)
+    duties: dict[str, list[int]] = {}
+    for group in _chunks(tids, chunk):
+        r = d.boss.draw_many(group)
+        parts["draw"] += s.add(f"draw_many_k{d.k}", r.gas_used)
+        s.per_op.setdefault(f"draw_batch_per_task_k{d.k}", []).append(r.gas_used // len(group))
+        drawn = [e.args for e in d.c.decode(r.logs) if e.name == "CommitteeDrawn"]
+        assert len(drawn) == len(group), f"draw_many drew {len(drawn)} of {len(group)}"
+        for ev in drawn:
+            for m in ev["members"]:
+                duties.setdefault(m, []).append(ev["task_id"])
+    plans = {}
+    for m, ids in duties.items():
+        rows = []
+        for tid in ids:
+            value = keccak(abi_encode(tid) + b"brainnet.bench.gas/result")
+            salt = keccak(abi_encode(tid, 0) + m.encode() + b"brainnet.bench.gas/salt")
+            blob = keccak(b"blob" + value)
+            rows.append((tid, value, blob, salt, commitment(tid, near_result(value, blob) if near else value, m, salt)))
+        plans[m] = rows
+        r = d.nodes[m].commit_many([x[0] for x in rows], [x[4] for x in rows])
+        parts["commit"] += s.add("commit_many", r.gas_used)
+        s.per_op.setdefault("commit_batch_per_task", []).append(r.gas_used // len(rows))
+        s.per_op.setdefault("batch_size", []).append(len(rows))
+    for m, rows in plans.items():
+        ids = [x[0] for x in rows]
+        leaves = [x[4] for x in rows]
+        paths, proofs = [], []
+        for i in range(len(rows)):
+            path, proof = reveal_path(leaves, i)
+            paths.append(path)
+            proofs.extend(proof)
+        if near:
+            r = d.nodes[m].reveal_near_many(ids, [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows],
+                                            paths, proofs)
+            op = "reveal_near"
+        else:
+            r = d.nodes[m].reveal_many(ids, [x[1] for x in rows], [x[3] for x in rows], paths, proofs)
+            op = "reveal"
+        parts["reveal"] += s.add(f"{op}_many", r.gas_used)
+        s.per_op.setdefault(f"{op}_batch_per_task", []).append(r.gas_used // len(rows))
+    settled = 0
+    for group in _chunks(tids, chunk):
+        r = d.boss.finalize_many(group)
+        parts["finalize"] += s.add(f"finalize_many_k{d.k}", r.gas_used)
+        s.per_op.setdefault(f"finalize_batch_per_task_k{d.k}", []).append(r.gas_used // len(group))
+        settled += sum(1 for e in d.c.decode(r.logs) if e.name == "TaskSettled")
+    assert settled == n_tasks, f"batched: {settled} of {n_tasks} tasks settled"
+    total = sum(parts.values())
+    s.per_task.setdefault(key, []).append(total // n_tasks)
+    for part, v in parts.items():
+        s.breakdown.setdefault(key, {}).setdefault(part, []).append(v // n_tasks)
+    s.breakdown.setdefault(key + "_shape", {}).setdefault("tasks_in_flight", []).append(n_tasks)
+    s.breakdown[key + "_shape"].setdefault("mean_tasks_per_member_batch", []).append(
+        round(statistics.fmean(len(v) for v in duties.values())))
+
+
+def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, batch_tasks: int = 32) -> dict:
     """Run every scenario on one chain; raw gas samples per operation and per task."""
     s = Samples()
     t0 = time.perf_counter()
@@ -209,6 +290,10 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) ->
             _task(d5, s, "settle")
         for _ in range(tasks):
             _task(d5, s, "near")
+        if batch_tasks:
+            say(f"{chain}: k5 batched ({batch_tasks} tasks in flight)")
+            _batched(d5, s, batch_tasks, "k5_batched")
+            _batched(d5, s, batch_tasks, "k5_near_batched", near=True)
         say(f"{chain}: escalations")
         for _ in range(tasks):
             _task(d5, s, "escalate")
@@ -219,6 +304,9 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) ->
         d11 = _setup(backend, s, DeployParams(committee_size=11, **{**base, "quorum": 6, "max_levels": 1}), 13, "k11")
         for _ in range(tasks):
             _task(d11, s, "settle")
+        if batch_tasks:
+            say(f"{chain}: k11 batched ({batch_tasks} tasks in flight)")
+            _batched(d11, s, batch_tasks, "k11_batched")
         say(f"{chain}: challenges")
         dc = _setup(backend, s, DeployParams(committee_size=5, **{**base, "challenge_window": 5}), 18, "ch")
         for _ in range(tasks):
@@ -227,6 +315,20 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None) ->
         backend.close()
     return {"per_op": s.per_op, "per_task": s.per_task, "breakdown": s.breakdown, "txs": s.txs,
             "elapsed_s": round(time.perf_counter() - t0, 2)}
+
+
+def _batched_entry(runs: dict[str, dict], primary: str, key: str) -> dict | None:
+    by_chain = {ch: _stats(r["per_task"][key]) for ch, r in runs.items() if key in r["per_task"]}
+    if not by_chain:
+        return None
+    main = by_chain.get(primary) or next(iter(by_chain.values()))
+    breakdown = {ch: {part: round(statistics.fmean(v)) for part, v in r["breakdown"][key].items()}
+                 for ch, r in runs.items() if key in r["breakdown"]}
+    shape = {ch: {k: round(statistics.fmean(v)) for k, v in r["breakdown"][key + "_shape"].items()}
+             for ch, r in runs.items() if key + "_shape" in r["breakdown"]}
+    n = next(iter(shape.values()))["tasks_in_flight"] if shape else 0
+    return {**main, "chain": primary if primary in by_chain else next(iter(by_chain)), "by_chain": by_chain,
+            "breakdown_mean": breakdown, "shape": shape, "what": BATCHED_WHAT.format(n=n)}
 
 
 def _stats(values: list[int]) -> dict:
@@ -241,6 +343,21 @@ OP_NOTES = {
     "draw_k5": "Inference.draw, K = 5, 18 registered nodes (stake-weighted sampling from the seed block's hash)",
     "draw_k11": "Inference.draw, K = 11, 13 registered nodes",
     "draw_level1": "Inference.draw of escalation level 1 (2K+1 = 11 members, level 0's 5 excluded), 18 nodes",
+    "commit_many": "Inference.commit_many: one member, all its tasks in flight (see batch_size), one Merkle root",
+    "reveal_many": "Inference.reveal_many: one member, all its tasks, each with its Merkle proof",
+    "reveal_near_many": "Inference.reveal_near_many: one member, all its near tasks, with proofs",
+    "commit_batch_per_task": "commit_many gas / tasks in the batch (one member-task)",
+    "reveal_batch_per_task": "reveal_many gas / tasks in the batch (one member-task)",
+    "reveal_near_batch_per_task": "reveal_near_many gas / tasks in the batch (one member-task)",
+    "draw_many_k5": "Inference.draw_many of 16 tasks, K = 5",
+    "draw_many_k11": "Inference.draw_many of 16 tasks, K = 11",
+    "draw_batch_per_task_k5": "draw_many gas / tasks drawn, K = 5",
+    "draw_batch_per_task_k11": "draw_many gas / tasks drawn, K = 11",
+    "finalize_many_k5": "Inference.finalize_many of 16 unanimous tasks, K = 5",
+    "finalize_many_k11": "Inference.finalize_many of 16 unanimous tasks, K = 11",
+    "finalize_batch_per_task_k5": "finalize_many gas / tasks settled, K = 5",
+    "finalize_batch_per_task_k11": "finalize_many gas / tasks settled, K = 11",
+    "batch_size": "tasks per member batch (commit_many / reveal_many), not gas",
     "finalize_settle_k5": "Inference.finalize settling a unanimous K = 5 level (rewards credited, no slash)",
     "finalize_settle_k5_near": "Inference.finalize settling a unanimous K = 5 level of a near model",
     "finalize_settle_k11": "Inference.finalize settling a unanimous K = 11 level (rewards credited, no slash)",
@@ -260,7 +377,7 @@ OP_NOTES = {
 BRAIN_COMPARABLE = {"commit": "commit", "reveal": "reveal", "reveal_near": "reveal"}
 
 
-def build_report(runs: dict[str, dict], tasks: int, elapsed: float) -> dict:
+def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks: int = 0) -> dict:
     primary = "anvil" if "anvil" in runs else next(iter(runs))
     ops = sorted({op for r in runs.values() for op in r["per_op"]})
     per_op: dict[str, dict | None] = {}
@@ -293,11 +410,19 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float) -> dict:
             unbatched["ratio_to_brain"] = round(main["mean"] / BRAIN_REFERENCE["per_task_k11"], 3)
             unbatched["ratio_to_brain_commit_reveal_part"] = round(
                 main["mean"] / BRAIN_REFERENCE["per_task_k11_commit_reveal_part"], 3)
-        per_task[key] = {"unbatched": unbatched, "batched": None, "batched_note": NOT_IMPLEMENTED_BATCHED}
+        per_task[key] = {"unbatched": unbatched, "batched": _batched_entry(runs, primary, key + "_batched")}
+        b = per_task[key]["batched"]
+        if b is not None:
+            b["ratio_to_unbatched"] = round(b["mean"] / main["mean"], 3)
+            if key == "k11":
+                b["brain"] = BRAIN_REFERENCE["per_task_k11"]
+                b["ratio_to_brain"] = round(b["mean"] / BRAIN_REFERENCE["per_task_k11"], 3)
+                b["goal"] = GOAL_K11
+                b["goal_met"] = b["mean"] <= GOAL_K11
     near = {ch: _stats(r["per_task"]["k5_near"]) for ch, r in runs.items() if "k5_near" in r["per_task"]}
     if near:
         per_task["k5_near"] = {"unbatched": {**near[primary], "chain": primary, "by_chain": near},
-                               "batched": None, "batched_note": NOT_IMPLEMENTED_BATCHED}
+                               "batched": _batched_entry(runs, primary, "k5_near_batched")}
 
     brain = dict(BRAIN_REFERENCE)
     brain["ratios"] = {
@@ -327,8 +452,10 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float) -> dict:
             "chains": list(runs),
             "training_round": NO_CONTRACT,
             "governance": NO_CONTRACT,
-            "batched": NOT_IMPLEMENTED_BATCHED,
+            "batched": "per_task.*.batched: many tasks in flight, batched calls (see each entry's `what`); "
+                       "per_op *_many are whole batch transactions, *_batch_per_task their share per task",
             "repeats": tasks,
+            "batch_tasks_in_flight": batch_tasks,
             "fee_token_units": FEE // TOKEN,
             "max": "max includes the first transaction of its kind on a fresh deployment (cold, zero-to-nonzero "
                    "storage writes), hence max well above mean for register, request, finalize",
@@ -341,10 +468,10 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float) -> dict:
 
 
 def run_gas_bench(tasks: int = 5, chains: tuple[str, ...] = CHAINS, out: Path | None = None,
-                  progress: ProgressFn | None = None) -> dict:
+                  progress: ProgressFn | None = None, batch_tasks: int = 32) -> dict:
     t0 = time.perf_counter()
-    runs = {ch: measure_chain(ch, tasks, progress) for ch in chains}
-    report = build_report(runs, tasks, time.perf_counter() - t0)
+    runs = {ch: measure_chain(ch, tasks, progress, batch_tasks=batch_tasks) for ch in chains}
+    report = build_report(runs, tasks, time.perf_counter() - t0, batch_tasks)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n")

@@ -314,6 +314,32 @@ class Actor:
     def reveal_near(self, task_id: int, fingerprint: bytes, blob_hash: bytes, salt: bytes) -> Receipt:
         return self._send(self.c.inference.functions.reveal_near(task_id, fingerprint, blob_hash, salt), "reveal_near", 2_000_000)
 
+    # batched: one transaction for many tasks (Inference.MAX_BATCH = 64 at most)
+    def draw_many(self, task_ids: list[int]) -> Receipt:
+        return self._send(self.c.inference.functions.draw_many(task_ids), "draw_many", MAX_TX_GAS)
+
+    def commit_many(self, task_ids: list[int], commitments: list[bytes]) -> Receipt:
+        return self._send(self.c.inference.functions.commit_many(task_ids, commitments), "commit_many",
+                          min(MAX_TX_GAS, 100_000 + 150_000 * len(task_ids)))
+
+    def reveal_many(self, task_ids: list[int], results: list[bytes], salts: list[bytes],
+                    paths: list[int] | None = None, proofs: list[bytes] | None = None) -> Receipt:
+        """paths/proofs: see `brainnet.protocol.commitment.reveal_path` (default: single commits)."""
+        paths = paths if paths is not None else [0] * len(task_ids)
+        return self._send(self.c.inference.functions.reveal_many(task_ids, results, salts, paths, proofs or []),
+                          "reveal_many", min(MAX_TX_GAS, 100_000 + 250_000 * len(task_ids)))
+
+    def reveal_near_many(self, task_ids: list[int], fingerprints: list[bytes], blob_hashes: list[bytes],
+                         salts: list[bytes], paths: list[int] | None = None,
+                         proofs: list[bytes] | None = None) -> Receipt:
+        paths = paths if paths is not None else [0] * len(task_ids)
+        return self._send(self.c.inference.functions.reveal_near_many(task_ids, fingerprints, blob_hashes, salts,
+                                                                      paths, proofs or []),
+                          "reveal_near_many", MAX_TX_GAS)
+
+    def finalize_many(self, task_ids: list[int]) -> Receipt:
+        return self._send(self.c.inference.functions.finalize_many(task_ids), "finalize_many", MAX_TX_GAS)
+
     def challenge(self, task_id: int) -> Receipt:
         return self._send(self.c.inference.functions.challenge(task_id), "challenge", 1_000_000)
 

@@ -138,6 +138,8 @@ def gas(
                                      help="Chain to measure on (repeatable): embedded, anvil."),
     json_out: Path = typer.Option(Path("bench/results/gas.json"), "--json",
                                   help="Where to write the report ('-' prints it to stdout)."),
+    batch_tasks: int = typer.Option(32, min=0, max=64, help="Tasks in flight for the batched per-task figures "
+                                                            "(0 = skip the batched runs)."),
 ) -> None:
     """Gas per operation and per settled task (K = 5, K = 11) from real receipts, beside BRAIN's figures."""
     from brainnet.bench.gas import CHAINS, run_gas_bench
@@ -148,7 +150,7 @@ def gas(
             raise ConfigError(f"--chain {ch!r}: choose embedded or anvil")
     to_stdout = str(json_out) == "-"
     report = run_gas_bench(tasks, tuple(dict.fromkeys(chains)), out=None if to_stdout else json_out,
-                           progress=None if to_stdout else console.print)
+                           progress=None if to_stdout else console.print, batch_tasks=batch_tasks)
     _finish(report, json_out, _gas_summary)
 
 
@@ -172,9 +174,104 @@ def _gas_summary(report: dict) -> None:
                       f"{row['ratio_to_brain']:.2f}" if "ratio_to_brain" in row else "")
     console.print(table)
     for key in ("k5", "k11"):
-        u = report["per_task"][key]["unbatched"]
-        console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched: null "
-                      "(not implemented)")
+        u, b = report["per_task"][key]["unbatched"], report["per_task"][key]["batched"]
+        batched = f"{b['mean']:,} gas" if b else "not measured (--batch-tasks 0)"
+        console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched {batched}")
+
+
+@app.command("e2e")
+def e2e(
+    nodes: int = typer.Option(11, min=1, max=64, help="Node processes per deployment (issue 8's full network: 21; "
+                                                      "bounded here by a 2-core machine)."),
+    ks: list[int] = typer.Option([5, 11], "--k", min=1, help="Committee size K to run (repeatable); Q = K // 2 + 1."),
+    modes: list[str] = typer.Option(["automine", "block-time-1"], "--mode",
+                                    help="anvil mode (repeatable): automine, block-time-1."),
+    tasks: int = typer.Option(12, min=1, help="Tasks per run (each K, batched or not, and the single-phase emulation)."),
+    clients: int = typer.Option(4, min=1, help="Concurrent clients (threads, one account each)."),
+    phase_cap: float = typer.Option(90.0, min=5, help="Seconds a run may take before it stops with what settled."),
+    ceiling_txs: int = typer.Option(2000, min=16, help="Plain token transfers sent to measure the chain's ceiling."),
+    batched: str = typer.Option("auto", help="Batched node runs: auto (if the node has the option), on, off."),
+    poll: float = typer.Option(0.25, min=0.05, help="Nodes' seconds between looks at the chain (--poll)."),
+    quick: bool = typer.Option(False, "--quick", help="7 nodes, K = 5, automine, 8 tasks, 2 clients (overrides the above)."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots beside the JSON."),
+    workdir: Path = typer.Option(None, help="Keep keys, deployments and node logs here (default: a temp folder, "
+                                            "removed after a run that finished)."),
+    json_out: Path = typer.Option(Path("bench/results/e2e.json"), "--json",
+                                  help="Where to write the report ('-' prints it to stdout)."),
+) -> None:
+    """The real network on anvil: ceiling, tasks/s, latency, batched vs unbatched, single- vs two-phase.
+
+    Starts anvil (automine, then --block-time 1), measures plain token transfers (the chain's
+    ceiling), emulates single-phase inference, then per K deploys and starts NODES real node
+    processes that CLIENTS concurrent clients send TASKS tasks to. Every run is bounded by
+    --phase-cap; every process started is stopped at the end, on errors and on Ctrl-C.
+    """
+    from brainnet.bench.e2e import MODES, E2EConfig, run_e2e_bench
+    from brainnet.errors import ConfigError
+
+    if batched not in ("auto", "on", "off"):
+        raise ConfigError(f"--batched {batched!r}: choose auto, on or off")
+    for m in modes:
+        if m not in MODES:
+            raise ConfigError(f"--mode {m!r}: choose automine or block-time-1")
+    if quick:
+        cfg = E2EConfig.quick()
+        cfg.batched, cfg.node_poll_s = batched, poll
+    else:
+        cfg = E2EConfig(nodes=nodes, ks=tuple(dict.fromkeys(ks)), modes=tuple(dict.fromkeys(modes)), tasks=tasks,
+                        clients=clients, phase_cap_s=phase_cap, ceiling_txs=ceiling_txs, batched=batched,
+                        node_poll_s=poll)
+    to_stdout = str(json_out) == "-"
+    report = run_e2e_bench(cfg, out=None if to_stdout else json_out, progress=None if to_stdout else console.print,
+                           workdir=workdir, plots=plots)
+    _finish(report, json_out, _e2e_summary)
+
+
+def _e2e_summary(report: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"brainnet on anvil ({report['config']['nodes']} node processes, "
+                        f"{report['config']['clients']} clients, {report['config']['tasks']} tasks per run)")
+    for col in ("mode", "run", "tasks/s", "txs/task", "efficiency", "latency blocks (med/p95)",
+                "latency s (med/p95)", "2-phase / 1-phase"):
+        table.add_column(col, justify="right" if col != "mode" else "left")
+    for mode, pm in report["per_mode"].items():
+        table.add_row(mode, "ceiling (tx/s)", f"{pm['ceiling_tx_per_s']:,}", "1", "", "", "", "")
+        table.add_row(mode, "single-phase", f"{pm['single_phase_tasks_per_s']}", "1", "", "0 / 0", "", "")
+        for key, row in pm.items():
+            if not isinstance(row, dict):
+                continue
+            for b, m in row.items():
+                if m is None:
+                    continue
+                table.add_row(mode, f"{key.upper()} {b}", f"{m['tasks_per_s']}", f"{m['txs_per_task']}",
+                              f"{m['efficiency']}", f"{m['latency_blocks']['median']} / {m['latency_blocks']['p95']}",
+                              f"{m['latency_s']['median']} / {m['latency_s']['p95']}",
+                              f"{m.get('two_phase_over_single_phase')}")
+    console.print(table)
+    if report["notes"].get("batched"):
+        console.print(f"[yellow]note:[/] {report['notes']['batched']}")
+
+
+@app.command("readme")
+def readme(
+    results: Path = typer.Option(Path("bench/results"), help="Folder with pipeline.json, gas.json and e2e.json."),
+    readme_path: Path = typer.Option(Path("README.md"), "--readme", help="README with the bench markers."),
+    check: bool = typer.Option(False, "--check", help="Only check that the README's tables are current (exit 1 if not)."),
+) -> None:
+    """Render the benchmark tables from bench/results/*.json into README.md between the bench markers."""
+    from brainnet.bench.readme import readme_block, render, update_readme
+    from brainnet.errors import ConfigError
+
+    if not readme_path.exists():
+        raise ConfigError(f"{readme_path} not found; run from the repository root or pass --readme")
+    if check:
+        if readme_block(readme_path.read_text()) != render(results):
+            raise ConfigError(f"{readme_path}'s benchmark tables differ from {results}/*.json; run `brainnet bench readme`")
+        console.print(f"{readme_path} tables are current")
+        return
+    changed = update_readme(readme_path, results)
+    console.print(f"{'updated' if changed else 'unchanged:'} {readme_path} from {results}")
 
 
 @app.command("shard")

@@ -29,6 +29,7 @@ def up(
     faulty: int = typer.Option(0, min=0, help="Nodes that reveal wrong labels."),
     block_time: float = typer.Option(1.0, min=0.0, help="Seconds per block (0 = mine only on transactions)."),
     stake: float = typer.Option(1000.0, min=1, help="BRN each node stakes."),
+    batch: bool = typer.Option(True, "--batch/--no-batch", help="Nodes batch their transactions (see `brainnet node start --help`)."),
 ) -> None:
     """Start anvil, deploy, fund keys, start N `brainnet node start` processes; ctrl-c stops all.
 
@@ -76,7 +77,7 @@ def up(
             behaviour = "wrong" if i >= nodes - faulty else "honest"
             cmd = [sys.executable, "-m", "brainnet.cli.main", "node", "start", "--deployment", str(dep_path),
                    "--key", str(path), "--port", str(port), "--home", str(dir / f"node-{i}"),
-                   "--stake", str(stake), "--behaviour", behaviour]
+                   "--stake", str(stake), "--behaviour", behaviour, "--batch" if batch else "--no-batch"]
             log = open(dir / f"node-{i}.log", "ab")
             env = {**os.environ, "BRAINNET_PASSWORD": DEVNET_PASSWORD}
             procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env))

@@ -26,6 +26,9 @@ def start(
     sharded: list[str] = typer.Option(None, "--sharded", help="A model to run over the shard servers announced in the "
                                       "Registry instead of locally (minilm-l6; repeatable): each task goes over this "
                                       "member's own route, disjoint from the other members' routes."),
+    batch: bool = typer.Option(True, "--batch/--no-batch",
+                               help="Send what is due each loop as one draw_many/commit_many/reveal_many/finalize_many "
+                                    "per kind (--no-batch: one transaction per task and action)."),
 ) -> None:
     """Start a node; it registers itself with --stake if it is not registered yet. Ctrl-C stops it cleanly."""
     from brainnet.chain import TOKEN, Contracts, Deployment, open_backend
@@ -65,7 +68,7 @@ def start(
     home = home or brainnet_home() / "nodes" / account.address
     store = BlobStore(home / "blobs")
     journal = Journal(home / "journal.sqlite")
-    daemon = NodeDaemon(contracts, account, runtimes, journal, store, behaviour_)
+    daemon = NodeDaemon(contracts, account, runtimes, journal, store, behaviour_, batch=batch)
     app_ = create_app(store, health=lambda: {"address": account.address, "behaviour": behaviour_.value,
                                              "tasks_open": len(daemon.tasks), "committed": daemon.stats.committed,
                                              "revealed": daemon.stats.revealed, "finalized": daemon.stats.finalized,

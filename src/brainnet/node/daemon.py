@@ -20,6 +20,13 @@ survive:
 
 `exact` models commit sha256(output); `near` models commit keccak(SimHash fingerprint,
 sha256(output)) and reveal both (`reveal_near`).
+
+Batching (`batch=True`, the default; `brainnet node start --no-batch` turns it off): each
+`step()` collects what is due across all tasks and sends one `draw_many`, one `commit_many`,
+one `reveal_many` (and `reveal_near_many`) and one `finalize_many`, in chunks that fit the
+per-transaction gas cap. Journal entries are still written before the batch is sent. If a
+batch reverts (a window closed for one of its tasks), its tasks are retried one by one.
+`lazy` nodes send their (doomed) commits and reveals one by one.
 """
 from __future__ import annotations
 
@@ -39,12 +46,27 @@ from brainnet.node.blobs import BlobStore
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.journal import Journal
 from brainnet.protocol import commitment, near_result, result_hash
+from brainnet.protocol.commitment import reveal_path
 
 log = logging.getLogger("brainnet.node")
 
 # After a restart, events are replayed from this many blocks before the last one seen,
 # which covers every task that can still be open (seed horizon 256 + windows).
 REPLAY_BLOCKS = 320
+# Batches: at most this many tasks per transaction (Inference.MAX_BATCH = 64), and at most
+# this many committee members drawn or closed per transaction (keeps draw/finalize batches
+# under the 2**24 gas cap whatever their escalation levels).
+BATCH_TASKS = 64
+BATCH_MEMBERS = 176
+
+
+@dataclass
+class PendingBatch:
+    """What one `step()` will send in batches."""
+    draws: list["TrackedTask"] = field(default_factory=list)
+    commits: list[tuple["TrackedTask", bytes, object]] = field(default_factory=list)   # task, commitment, entry
+    reveals: list[tuple["TrackedTask", object]] = field(default_factory=list)          # task, journal entry
+    finalizes: list["TrackedTask"] = field(default_factory=list)
 
 
 class Behaviour(str, Enum):
@@ -73,6 +95,7 @@ class TrackedTask:
     commits: int = 0
     reveals: int = 0
     challenge_deadline: int | None = None   # set while the result is provisional
+    commit_tx: str | None = None         # transaction of this node's commit (its batch's Merkle tree)
 
 
 @dataclass
@@ -99,6 +122,7 @@ class NodeDaemon:
         *,
         fetch: Callable[[str, list[str]], bytes] | None = None,
         keep_receipts: bool = False,
+        batch: bool = True,
     ):
         self.c = contracts
         self.actor = contracts.as_(account)
@@ -109,7 +133,12 @@ class NodeDaemon:
         self.behaviour = Behaviour(behaviour)
         self.fetch = fetch or (lambda sha, urls: fetch_blob(sha, urls, timeout=10.0))
         self.keep_receipts = keep_receipts
+        self.batch = batch
+        self._pending: PendingBatch | None = None
         self.tasks: dict[int, TrackedTask] = {}
+        # this node's commitments per commit transaction, in log order: the leaves of that
+        # batch's Merkle tree, rebuilt from the chain's events (so it survives a restart)
+        self._leaves: dict[str, list[tuple[int, int, bytes]]] = {}
         self._gave_up: set[int] = set()
         self.stats = NodeStats()
         last = journal.get_meta("last_block")
@@ -128,6 +157,7 @@ class NodeDaemon:
         if self.behaviour is Behaviour.OFFLINE:
             return 0
         sent = 0
+        self._pending = PendingBatch() if self.batch else None
         for task in list(self.tasks.values()):
             try:
                 sent += self._act(task, head)
@@ -138,6 +168,9 @@ class NodeDaemon:
                     self._gave_up.add(task.task_id)     # its cheat failed once; it stops trying
             except (BlobError, ModelError, ChainError) as exc:
                 self._note_error(f"task {task.task_id}: {exc}")
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            sent += self._flush(pending)
         return sent
 
     def run_forever(self, poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
@@ -173,6 +206,12 @@ class NodeDaemon:
             task.commits = task.reveals = 0
         elif ev.name == "Committed":
             task.commits += 1
+            if a["member"] == self.address:
+                rows = self._leaves.setdefault(ev.tx_hash, [])
+                if all(r[0] != ev.log_index for r in rows):
+                    rows.append((ev.log_index, task.task_id, bytes(a["commitment"])))
+                    rows.sort()
+                task.commit_tx = ev.tx_hash
         elif ev.name == "Revealed":
             task.reveals += 1
         elif ev.name == "TaskEscalated":
@@ -186,6 +225,7 @@ class NodeDaemon:
             if self.journal.get(task.task_id) is not None:
                 self.journal.mark_finalized(task.task_id)
             del self.tasks[task.task_id]
+            self._forget_leaves(task.commit_tx)
 
     # ------------------------------------------------------------ actions
     def _send(self, receipt: Receipt) -> int:
@@ -197,11 +237,13 @@ class NodeDaemon:
     def _act(self, task: TrackedTask, head: int) -> int:
         if task.challenge_deadline is not None:
             if task.was_member and head > task.challenge_deadline:
-                self.stats.finalized += 1
-                return self._send(self.actor.finalize(task.task_id))
+                return self._finalize(task)
             return 0
         if task.members is None:
             if head > task.seed_block:
+                if self._pending is not None:
+                    self._pending.draws.append(task)
+                    return 0
                 self.stats.drawn += 1
                 return self._send(self.actor.draw(task.task_id))
             return 0
@@ -221,6 +263,9 @@ class NodeDaemon:
             if head > task.reveal_deadline:
                 return 0
             if task.commits == size or head > task.commit_deadline:
+                if self._pending is not None and self.behaviour is not Behaviour.LAZY:
+                    self._pending.reveals.append((task, entry))
+                    return 0
                 try:
                     receipt = self._reveal(task, entry)
                 except ContractRevert:
@@ -233,9 +278,15 @@ class NodeDaemon:
                 return self._send(receipt)
             return 0
         if task.reveals == size or head > task.reveal_deadline:
-            self.stats.finalized += 1
-            return self._send(self.actor.finalize(task.task_id))
+            return self._finalize(task)
         return 0
+
+    def _finalize(self, task: TrackedTask) -> int:
+        if self._pending is not None:
+            self._pending.finalizes.append(task)
+            return 0
+        self.stats.finalized += 1
+        return self._send(self.actor.finalize(task.task_id))
 
     def _commit(self, task: TrackedTask, entry) -> int:
         if entry is None:
@@ -247,13 +298,154 @@ class NodeDaemon:
         else:
             result, salt = entry.result, entry.salt
             onchain = self.c.commitment(task.task_id, self.address)
-            if onchain == commitment(task.task_id, result, self.address, salt):
+            if onchain != bytes(32):       # our commit (or the root of our commit batch) made it before a crash
                 self.journal.mark_committed(task.task_id, "recovered")   # our commit made it before a crash
                 return 0
-        receipt = self.actor.commit(task.task_id, commitment(task.task_id, result, self.address, salt))
+        value = commitment(task.task_id, result, self.address, salt)
+        if self._pending is not None:
+            self._pending.commits.append((task, value, entry))
+            return 0
+        receipt = self.actor.commit(task.task_id, value)
         self.journal.mark_committed(task.task_id, receipt.tx_hash)
         self.stats.committed += 1
         return self._send(receipt)
+
+    # ------------------------------------------------------------ batches
+    def _level_size(self, level: int) -> int:
+        return (self.c.committee_size + 1) * 2**level - 1
+
+    def _groups(self, tasks: list[TrackedTask], weight: Callable[[TrackedTask], int]) -> list[list[TrackedTask]]:
+        """Chunks of at most BATCH_TASKS tasks and BATCH_MEMBERS summed weight."""
+        groups: list[list[TrackedTask]] = []
+        load = 0
+        for task in tasks:
+            w = weight(task)
+            if not groups or len(groups[-1]) >= BATCH_TASKS or load + w > BATCH_MEMBERS:
+                groups.append([])
+                load = 0
+            groups[-1].append(task)
+            load += w
+        return groups
+
+    def _try(self, what: str, fn: Callable[[], int]) -> int:
+        try:
+            return fn()
+        except ContractRevert as exc:
+            self._note_error(f"{what}: {exc}")
+        except (BlobError, ModelError, ChainError) as exc:
+            self._note_error(f"{what}: {exc}")
+        return 0
+
+    def _flush(self, p: PendingBatch) -> int:
+        """Send what `step()` collected: one transaction per kind and chunk."""
+        sent = 0
+        for group in self._groups(p.draws, lambda t: self._level_size(t.level)):
+            sent += self._try("draw_many", lambda g=group: self._send_draws(g))
+        for group in self._groups([c[0] for c in p.commits], lambda t: 1):
+            rows = [c for c in p.commits if c[0] in group]
+            sent += self._send_commits(rows)
+        exact = [r for r in p.reveals if not self._is_near(r[0])]
+        near = [r for r in p.reveals if self._is_near(r[0])]
+        for rows in (exact, near):
+            for group in self._groups([r[0] for r in rows], lambda t: 1):
+                sent += self._send_reveals([r for r in rows if r[0] in group])
+        for group in self._groups(p.finalizes, lambda t: sum(self._level_size(lv) for lv in range(t.level + 1))):
+            sent += self._try("finalize_many", lambda g=group: self._send_finalizes(g))
+        return sent
+
+    def _send_draws(self, tasks: list[TrackedTask]) -> int:
+        if len(tasks) == 1:
+            self.stats.drawn += 1
+            return self._send(self.actor.draw(tasks[0].task_id))
+        receipt = self.actor.draw_many([t.task_id for t in tasks])
+        self.stats.drawn += sum(1 for e in self.c.decode(receipt.logs) if e.name == "CommitteeDrawn")
+        return self._send(receipt)
+
+    def _send_finalizes(self, tasks: list[TrackedTask]) -> int:
+        if len(tasks) == 1:
+            self.stats.finalized += 1
+            return self._send(self.actor.finalize(tasks[0].task_id))
+        receipt = self.actor.finalize_many([t.task_id for t in tasks])
+        self.stats.finalized += sum(1 for e in self.c.decode(receipt.logs)
+                                    if e.name in ("TaskSettled", "TaskRefunded", "TaskEscalated", "TaskProvisional"))
+        return self._send(receipt)
+
+    def _send_commits(self, rows: list[tuple[TrackedTask, bytes, object]]) -> int:
+        if len(rows) > 1:
+            try:
+                receipt = self.actor.commit_many([t.task_id for t, _, _ in rows], [v for _, v, _ in rows])
+            except ContractRevert as exc:
+                self._note_error(f"commit_many: {exc}; committing one by one")
+            else:
+                for t, _, _ in rows:
+                    self.journal.mark_committed(t.task_id, receipt.tx_hash)
+                self.stats.committed += len(rows)
+                return self._send(receipt)
+        sent = 0
+        for t, value, _entry in rows:
+            def one(t=t, value=value) -> int:
+                if self.c.commitment(t.task_id, self.address) != bytes(32):    # an earlier batch made it
+                    self.journal.mark_committed(t.task_id, "recovered")
+                    return 0
+                receipt = self.actor.commit(t.task_id, value)
+                self.journal.mark_committed(t.task_id, receipt.tx_hash)
+                self.stats.committed += 1
+                return self._send(receipt)
+            sent += self._try(f"task {t.task_id}", one)
+        return sent
+
+    def _forget_leaves(self, tx_hash: str | None) -> None:
+        """Drop a commit batch's leaves once none of its tasks is open any more."""
+        if tx_hash is not None and not any(t.commit_tx == tx_hash for t in self.tasks.values()):
+            self._leaves.pop(tx_hash, None)
+
+    def _proof(self, task: TrackedTask) -> tuple[int, list[bytes]]:
+        """(path, proof) of this node's commitment for `task` in its commit batch's Merkle tree."""
+        rows = self._leaves.get(task.commit_tx or "")
+        if not rows:
+            return 0, []                      # a single commit (or unknown): the root is the commitment
+        ids = [r[1] for r in rows]
+        return reveal_path([r[2] for r in rows], ids.index(task.task_id))
+
+    def _reveal_batch(self, rows: list[tuple[TrackedTask, object]]) -> Receipt:
+        ids = [t.task_id for t, _ in rows]
+        paths, proofs = [], []
+        for t, _ in rows:
+            path, proof = self._proof(t)
+            paths.append(path)
+            proofs.extend(proof)
+        if self._is_near(rows[0][0]):
+            fps = [self._fingerprint(t, e.canonical) for t, e in rows]
+            return self.actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
+                                               [e.salt for _, e in rows], paths, proofs)
+        return self.actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs)
+
+    def _send_reveals(self, rows: list[tuple[TrackedTask, object]]) -> int:
+        if len(rows) > 1:
+            try:
+                receipt = self._reveal_batch(rows)
+            except ContractRevert as exc:
+                self._note_error(f"reveal_many: {exc}; revealing one by one")
+            else:
+                for t, _ in rows:
+                    self.journal.mark_revealed(t.task_id, receipt.tx_hash)
+                self.stats.revealed += len(rows)
+                return self._send(receipt)
+        sent = 0
+        for t, entry in rows:
+            def one(t=t, entry=entry) -> int:
+                try:
+                    receipt = self._reveal_batch([(t, entry)])
+                except ContractRevert:
+                    if self.c.revealed_result(t.task_id, self.address) is None:
+                        raise
+                    self.journal.mark_revealed(t.task_id, "recovered")
+                    return 0
+                self.journal.mark_revealed(t.task_id, receipt.tx_hash)
+                self.stats.revealed += 1
+                return self._send(receipt)
+            sent += self._try(f"task {t.task_id}", one)
+        return sent
 
     def _is_near(self, task: TrackedTask) -> bool:
         return getattr(self.runtimes[task.model_id], "agreement", "exact") == "near"
@@ -272,6 +464,8 @@ class NodeDaemon:
         if self.behaviour is Behaviour.LAZY:      # copy someone's reveal: it cannot match our commitment
             seen = [r for m in task.members if (r := self.c.revealed_result(task.task_id, m)) is not None]
             return self.actor.reveal(task.task_id, seen[0] if seen else entry.result, os.urandom(32))
+        if self._proof(task)[1]:                  # committed in a batch: reveal with its Merkle proof
+            return self._reveal_batch([(task, entry)])
         if self._is_near(task):
             return self.actor.reveal_near(task.task_id, self._fingerprint(task, entry.canonical),
                                           result_hash(entry.canonical), entry.salt)

@@ -4,6 +4,8 @@ Every 32-byte value the chain stores is computed here and only here:
 - `result_hash`: sha256 of a model output's canonical bytes (what members vote on);
 - `commitment`: keccak256(abi.encode(task_id, result, member, salt)), as `Inference.reveal` checks;
 - `near_result`: keccak256(abi.encode(fingerprint, blob_hash)), the committed value of a `near` model;
+- `merkle_root` / `merkle_proof`: the root `Inference.commit_many` stores for a batch of
+  commitments, and the proof (siblings, leaf index) `Inference.reveal_many` checks;
 - `task_seed`: keccak256(abi.encode(blockhash(request_block + 1), task_id)), as `Inference.draw` does;
 - `model_key`: the bytes32 id of a model from its human name.
 """
@@ -44,6 +46,41 @@ def result_hash(canonical: bytes) -> bytes:
 
 def commitment(task_id: int, result: bytes, member: str, salt: bytes) -> bytes:
     return keccak(abi_encode(task_id, result, member, salt))
+
+
+def _merkle_layers(leaves: list[bytes]) -> list[list[bytes]]:
+    """Leaves padded with zero words to a power of two, then each layer up to the root."""
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    width = 1
+    while width < len(leaves):
+        width *= 2
+    layer = [bytes(x) for x in leaves] + [bytes(32)] * (width - len(leaves))
+    layers = [layer]
+    while len(layer) > 1:
+        layer = [keccak(layer[2 * j] + layer[2 * j + 1]) for j in range(len(layer) // 2)]
+        layers.append(layer)
+    return layers
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """Root of a batch of commitments, exactly as `Inference.commit_many` computes it."""
+    return _merkle_layers(leaves)[-1][0]
+
+
+def merkle_proof(leaves: list[bytes], index: int) -> list[bytes]:
+    """Siblings of leaf `index` from the leaf up (empty for a batch of one)."""
+    proof = []
+    for layer in _merkle_layers(leaves)[:-1]:
+        proof.append(layer[index ^ 1])
+        index //= 2
+    return proof
+
+
+def reveal_path(leaves: list[bytes], index: int) -> tuple[int, list[bytes]]:
+    """(path, proof) of leaf `index` for `reveal_many`: path = index + (depth << 8)."""
+    proof = merkle_proof(leaves, index)
+    return index + (len(proof) << 8), proof
 
 
 def near_result(fingerprint: bytes, blob_hash: bytes) -> bytes:

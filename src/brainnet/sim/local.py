@@ -49,6 +49,7 @@ class NetworkConfig:
     max_in_flight: int = 20                # tasks the demo keeps open at once
     model: str = DEFAULT_MODEL             # digits-mlp (exact agreement) or minilm-l6 (near agreement)
     params: dict = field(default_factory=dict)   # extra DeployParams overrides
+    batch: bool = True                     # nodes batch their transactions (NodeDaemon(batch=...))
 
 
 @dataclass
@@ -111,7 +112,8 @@ class LocalNetwork:
             home = self.workdir / f"node-{i}"
             store = BlobStore(home / "blobs")
             journal = Journal(home / "journal.sqlite")
-            daemon = NodeDaemon(self.contracts, account, {self.model_id: self.runtime}, journal, store, behaviour)
+            daemon = NodeDaemon(self.contracts, account, {self.model_id: self.runtime}, journal, store, behaviour,
+                                batch=cfg.batch)
             app = create_app(store, health=lambda d=daemon: {"address": d.address, "behaviour": d.behaviour.value,
                                                              "tasks_open": len(d.tasks), **asdict(d.stats) | {"receipts": None}})
             server, port = serve_in_thread(app)
