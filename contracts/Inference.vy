@@ -18,6 +18,12 @@
      distance (xor + popcount) is within the model's tolerance. The center of a level is
      the revealed value most reveals agree with, ties to the earliest reveal.
      Phases come from block numbers. `brainnet.protocol.escalation` mirrors every rule.
+     Parameters change only through `set_param`, called by `governance` (the deployer
+     until it hands governance to the Governance contract). A task keeps the committee
+     size, quorum and level count it was requested under (`task_terms`), so a change
+     never reshapes a committee already at work. When a task settles, every member on
+     the winning side is reported to `emission` (one work unit each) for the epoch's
+     inference rewards.
      Reverts start with "inference:".
 """
 
@@ -34,6 +40,20 @@ M1: constant(uint256) = max_value(uint256) // 3
 M2: constant(uint256) = max_value(uint256) // 5
 M4: constant(uint256) = max_value(uint256) // 17
 H01: constant(uint256) = max_value(uint256) // 255
+# parameter ids of set_param (brainnet.chain.params names them)
+P_COMMITTEE_SIZE: constant(uint256) = 1      # also resets the quorum to a bare majority
+P_QUORUM: constant(uint256) = 2
+P_COMMIT_WINDOW: constant(uint256) = 3
+P_REVEAL_WINDOW: constant(uint256) = 4
+P_SLASH_BPS: constant(uint256) = 5
+P_MIN_FEE: constant(uint256) = 6
+P_MAX_LEVELS: constant(uint256) = 7
+P_CHALLENGE_WINDOW: constant(uint256) = 8
+P_CHALLENGE_BOND: constant(uint256) = 9
+P_EMISSION: constant(uint256) = 10           # address of the Emission contract (0: none)
+
+interface Emission:
+    def record_work(nodes: DynArray[address, MAX_MEMBERS], units: uint256): nonpayable   # called by raw_call
 
 interface Registry:
     def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]: view
@@ -45,6 +65,11 @@ interface Registry:
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
     def task_opened(node: address): nonpayable
     def task_closed(node: address): nonpayable
+
+struct Terms:
+    committee_size: uint256
+    quorum: uint256
+    max_levels: uint256
 
 flag Status:
     REQUESTED        # waiting for `draw` (of level 0, or of the level it escalated to)
@@ -143,6 +168,13 @@ event Claimed:
     account: indexed(address)
     amount: uint256
 
+event ParamSet:
+    param: indexed(uint256)
+    value: uint256
+
+event GovernanceChanged:
+    governance: indexed(address)
+
 token: public(IERC20)
 registry: public(Registry)
 committee_size: public(uint256)          # K: members of level 0
@@ -154,6 +186,9 @@ min_fee: public(uint256)
 max_levels: public(uint256)              # L: 1 = no escalation (BRAIN's rule)
 challenge_window: public(uint256)        # blocks a settled level stays open to a challenge; 0 = none
 challenge_bond: public(uint256)
+governance: public(address)              # the only caller of set_param
+emission: public(Emission)               # told about settled work; empty = no rewards
+task_terms: public(HashMap[uint256, Terms])   # K, Q, L a task was requested under
 
 tasks: public(HashMap[uint256, Task])
 task_count: public(uint256)
@@ -185,19 +220,10 @@ def __init__(
     challenge_window: uint256,
     challenge_bond: uint256,
 ):
-    assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
-    assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
+    self._check_terms(committee_size, quorum, max_levels)
     assert commit_window > 0 and reveal_window > 0, "inference: windows must be positive"
     assert slash_bps <= 10000, "inference: slash_bps above 10000"
-    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
-    size: uint256 = committee_size
-    total: uint256 = committee_size
-    for _: uint256 in range(1, MAX_LEVELS):
-        if _ >= max_levels:
-            break
-        size = 2 * size + 1
-        total += size
-    assert size <= MAX_COMMITTEE and total <= MAX_MEMBERS, "inference: levels too large for committee_size"
+    self.governance = msg.sender
     self.token = token
     self.registry = registry
     self.committee_size = committee_size
@@ -211,12 +237,77 @@ def __init__(
     self.challenge_bond = challenge_bond
 
 
+# ---------------------------------------------------------------- parameters
+
+@internal
+@pure
+def _check_terms(committee_size: uint256, quorum: uint256, max_levels: uint256):
+    assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
+    assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
+    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
+    size: uint256 = committee_size
+    total: uint256 = committee_size
+    for _: uint256 in range(1, MAX_LEVELS):
+        if _ >= max_levels:
+            break
+        size = 2 * size + 1
+        total += size
+    assert size <= MAX_COMMITTEE and total <= MAX_MEMBERS, "inference: levels too large for committee_size"
+
+
+@external
+def set_param(param: uint256, new_value: uint256):
+    """@notice Change one parameter (P_* ids); only `governance` may. Open tasks keep their K, Q, L."""
+    assert msg.sender == self.governance, "inference: only governance may set parameters"
+    if param == P_COMMITTEE_SIZE:
+        self._check_terms(new_value, new_value // 2 + 1, self.max_levels)
+        self.committee_size = new_value
+        self.quorum = new_value // 2 + 1
+        log ParamSet(param=P_QUORUM, value=new_value // 2 + 1)
+    elif param == P_QUORUM:
+        self._check_terms(self.committee_size, new_value, self.max_levels)
+        self.quorum = new_value
+    elif param == P_COMMIT_WINDOW:
+        assert new_value > 0, "inference: windows must be positive"
+        self.commit_window = new_value
+    elif param == P_REVEAL_WINDOW:
+        assert new_value > 0, "inference: windows must be positive"
+        self.reveal_window = new_value
+    elif param == P_SLASH_BPS:
+        assert new_value <= 10000, "inference: slash_bps above 10000"
+        self.slash_bps = new_value
+    elif param == P_MIN_FEE:
+        self.min_fee = new_value
+    elif param == P_MAX_LEVELS:
+        self._check_terms(self.committee_size, self.quorum, new_value)
+        self.max_levels = new_value
+    elif param == P_CHALLENGE_WINDOW:
+        self.challenge_window = new_value
+    elif param == P_CHALLENGE_BOND:
+        self.challenge_bond = new_value
+    elif param == P_EMISSION:
+        assert new_value <= convert(max_value(uint160), uint256), "inference: emission is not an address"
+        self.emission = Emission(convert(convert(new_value, uint160), address))
+    else:
+        raise "inference: unknown parameter"
+    log ParamSet(param=param, value=new_value)
+
+
+@external
+def set_governance(new_governance: address):
+    """@notice Hand parameter changes to `new_governance` (the deployer hands them to Governance)."""
+    assert msg.sender == self.governance, "inference: only governance may change governance"
+    assert new_governance != empty(address), "inference: governance is the zero address"
+    self.governance = new_governance
+    log GovernanceChanged(governance=new_governance)
+
+
 # ---------------------------------------------------------------- level math
 
 @internal
-@view
-def _level_size(level: uint256) -> uint256:
-    size: uint256 = self.committee_size
+@pure
+def _size_of(committee_size: uint256, level: uint256) -> uint256:
+    size: uint256 = committee_size
     for _: uint256 in range(MAX_LEVELS):
         if _ >= level:
             break
@@ -226,10 +317,16 @@ def _level_size(level: uint256) -> uint256:
 
 @internal
 @view
-def _level_quorum(level: uint256) -> uint256:
+def _level_size(task_id: uint256, level: uint256) -> uint256:
+    return self._size_of(self.task_terms[task_id].committee_size, level)
+
+
+@internal
+@view
+def _level_quorum(task_id: uint256, level: uint256) -> uint256:
     if level == 0:
-        return self.quorum
-    return self._level_size(level) // 2 + 1
+        return self.task_terms[task_id].quorum
+    return self._level_size(task_id, level) // 2 + 1
 
 
 @internal
@@ -254,13 +351,24 @@ def _agree(a: bytes32, b: bytes32, mode: uint8, tolerance: uint256) -> bool:
 @external
 @view
 def level_size(level: uint256) -> uint256:
-    return self._level_size(level)
+    """@notice Size of `level` for a task requested now (current committee_size)."""
+    return self._size_of(self.committee_size, level)
 
 
 @external
 @view
 def level_quorum(level: uint256) -> uint256:
-    return self._level_quorum(level)
+    """@notice Quorum of `level` for a task requested now."""
+    if level == 0:
+        return self.quorum
+    return self._size_of(self.committee_size, level) // 2 + 1
+
+
+@external
+@view
+def task_level_size(task_id: uint256, level: uint256) -> uint256:
+    """@notice Size of `level` of task `task_id` (its committee size as requested)."""
+    return self._level_size(task_id, level)
 
 
 @external
@@ -294,6 +402,7 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
         level=0, seed_block=block.number + 1, mode=mode, tolerance=tolerance,
         challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
     )
+    self.task_terms[task_id] = Terms(committee_size=self.committee_size, quorum=self.quorum, max_levels=self.max_levels)
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
 
@@ -307,7 +416,7 @@ def draw(task_id: uint256):
     assert block.number - t.seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
     seed: bytes32 = empty(bytes32)
     members: DynArray[address, MAX_COMMITTEE] = []
-    size: uint256 = self._level_size(t.level)
+    size: uint256 = self._level_size(task_id, t.level)
     if t.level == 0:
         seed = keccak256(abi_encode(blockhash(t.seed_block), task_id))
         members = staticcall self.registry.sample(t.model_id, seed, size)
@@ -348,7 +457,7 @@ def _check_reveal(task_id: uint256, t: Task, result: bytes32, salt: bytes32):
     assert commitment != empty(bytes32), "inference: no commitment from this sender"
     assert self.member_level[task_id][msg.sender] == t.level + 1, "inference: sender is not on the committee"
     assert not self.has_revealed[task_id][msg.sender], "inference: already revealed"
-    assert t.commits == self._level_size(t.level) or block.number > t.commit_deadline, "inference: reveal phase not open yet"
+    assert t.commits == self._level_size(task_id, t.level) or block.number > t.commit_deadline, "inference: reveal phase not open yet"
     assert block.number <= t.reveal_deadline, "inference: reveal window closed"
     assert keccak256(abi_encode(task_id, result, msg.sender, salt)) == commitment, "inference: reveal does not match the commitment"
 
@@ -434,15 +543,15 @@ def _escalate(task_id: uint256, t: Task):
     self.tasks[task_id].reveals = 0
     self.tasks[task_id].top_count = 0
     self.tasks[task_id].top_result = empty(bytes32)
-    log TaskEscalated(task_id=task_id, level=level, size=self._level_size(level), seed_block=block.number + 1)
+    log TaskEscalated(task_id=task_id, level=level, size=self._level_size(task_id, level), seed_block=block.number + 1)
 
 
 @internal
 @view
 def _can_escalate(task_id: uint256, t: Task) -> bool:
-    if t.level + 1 >= self.max_levels:
+    if t.level + 1 >= self.task_terms[task_id].max_levels:
         return False
-    return staticcall self.registry.available(t.model_id, self._members[task_id]) >= self._level_size(t.level + 1)
+    return staticcall self.registry.available(t.model_id, self._members[task_id]) >= self._level_size(task_id, t.level + 1)
 
 
 @external
@@ -459,8 +568,8 @@ def finalize(task_id: uint256):
         self._close(task_id, t, t.result, True)
         return
     assert t.status == Status.DRAWN, "inference: task is not open"
-    assert t.reveals == self._level_size(t.level) or block.number > t.reveal_deadline, "inference: too early to finalize"
-    quorum: uint256 = self._level_quorum(t.level)
+    assert t.reveals == self._level_size(task_id, t.level) or block.number > t.reveal_deadline, "inference: too early to finalize"
+    quorum: uint256 = self._level_quorum(task_id, t.level)
     if t.top_count >= quorum and t.top_count == t.reveals:
         self._settle(task_id, t)
     elif self._can_escalate(task_id, t):
@@ -473,7 +582,7 @@ def finalize(task_id: uint256):
 
 @internal
 def _settle(task_id: uint256, t: Task):
-    if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self.max_levels:
+    if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self.task_terms[task_id].max_levels:
         deadline: uint256 = block.number + self.challenge_window
         self.tasks[task_id].status = Status.PROVISIONAL
         self.tasks[task_id].result = t.top_result
@@ -524,16 +633,25 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     share: uint256 = 0
     if settled:
         share = pot // agreeing
+    winners: DynArray[address, MAX_MEMBERS] = []
     for m: address in members:
         if not self.has_revealed[task_id][m]:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
             if self._agree(self.reveals[task_id][m], final, t.mode, t.tolerance):
                 self.claimable[m] += share
+                winners.append(m)
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
         extcall self.registry.task_closed(m)
     self.tasks[task_id].final_block = block.number
+    if self.emission.address != empty(address) and len(winners) > 0:
+        # settled work earns epoch rewards; a failing Emission never blocks settlement
+        ok: bool = raw_call(
+            self.emission.address,
+            concat(method_id("record_work(address[],uint256)"), abi_encode(winners, convert(1, uint256))),
+            revert_on_failure=False,
+        )
     if bond_back > 0:
         assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
     if settled:
