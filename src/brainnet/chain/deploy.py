@@ -39,6 +39,18 @@ class DeployParams:
     max_levels: int = 4                      # L: committee levels (K, 2K+1, 4K+3, ...); 1 = BRAIN's rule
     challenge_window: int = 10               # blocks a settled result stays open to the requester's challenge
     challenge_bond: int = 50 * TOKEN         # posted by a challenger; back if the result changes
+    slash_burn_bps: int = 5000               # share of every slash burned; the rest goes to the treasury
+    # Emission (fixed schedule): epoch e mints epoch_emission * (1 - emission_decay_bps/10000)**e
+    epoch_blocks: int = 100                  # blocks per reward epoch
+    epoch_emission: int = 10_000 * TOKEN     # tokens epoch 0 may mint (split into the work pools)
+    emission_decay_bps: int = 100            # each epoch mints 1 % less than the one before
+    inference_weight_bps: int = 7000         # inference pool share; training gets the rest
+    # Governance
+    proposal_threshold: int = 10_000 * TOKEN # votes (tokens at the snapshot) needed to propose
+    gov_quorum_bps: int = 400                # votes for needed: 4 % of the supply at the snapshot
+    voting_period: int = 50                  # blocks a vote stays open
+    timelock_blocks: int = 20                # blocks between the end of the vote and execution
+    grace_blocks: int = 500                  # blocks a passed proposal stays executable
 
     @classmethod
     def from_dict(cls, data: dict) -> "DeployParams":
@@ -98,10 +110,15 @@ def deploy(
     models: dict[str, bytes | tuple[bytes, int]] | None = None,
     deployer: LocalAccount | None = None,
 ) -> Deployment:
-    """Deploy Token, Registry and Inference; authorize Inference; register `models`.
+    """Deploy Token, Registry, Inference, Emission and Governance, wire them, register `models`.
 
     `models` maps a name to its weights' sha256 (an `exact` model) or to
     (weights sha256, tolerance in bits) (a `near` model).
+
+    Who holds what afterwards: Governance is the `governance` of Registry, Inference and
+    Emission (every parameter changes only by a proposal); Emission is the Token's only
+    minter. The deployer keeps the Registry's `owner` role, the bootstrap duties that
+    are not parameters: registering models and authorizing protocol contracts.
     """
     params = params or DeployParams()
     deployer = deployer or backend.funder
@@ -124,6 +141,22 @@ def deploy(
                        params.max_levels, params.challenge_window, params.challenge_bond)
     reg = backend.w3.eth.contract(address=registry, abi=artifacts["Registry"].abi)
     signer.send({"to": registry, "data": reg.functions.authorize(inference, True)._encode_transaction_data()}, label="authorize")
+
+    def call(address: str, name: str, fn_name: str, *args) -> None:
+        fn = backend.w3.eth.contract(address=address, abi=artifacts[name].abi).functions[fn_name](*args)
+        signer.send({"to": address, "data": fn._encode_transaction_data()}, label=f"{name}.{fn_name}")
+
+    emission = create("Emission", token, params.epoch_blocks, params.epoch_emission, params.emission_decay_bps,
+                      params.inference_weight_bps)
+    call(emission, "Emission", "set_param", 2, int(inference, 16))       # Inference reports inference work
+    call(inference, "Inference", "set_param", 10, int(emission, 16))     # ... to Emission
+    if params.slash_burn_bps:
+        call(registry, "Registry", "set_param", 4, params.slash_burn_bps)
+    governance = create("Governance", token, [registry, inference, emission], params.proposal_threshold,
+                        params.gov_quorum_bps, params.voting_period, params.timelock_blocks, params.grace_blocks)
+    for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission")):
+        call(address, name, "set_governance", governance)
+    call(token, "Token", "set_minter", emission)
     registered = {}
     for name, spec in (models or {}).items():
         weights_hash, tolerance = spec if isinstance(spec, tuple) else (spec, None)
@@ -135,6 +168,7 @@ def deploy(
                             "mode": "exact" if tolerance is None else "near", "tolerance": tolerance or 0}
     return Deployment(
         chain=backend.spec, chain_id=backend.chain_id, deploy_block=deploy_block, deployer=deployer.address,
-        addresses={"Token": token, "Registry": registry, "Inference": inference},
+        addresses={"Token": token, "Registry": registry, "Inference": inference, "Emission": emission,
+                   "Governance": governance},
         abi_hash=abi_hash(artifacts), params=params, models=registered,
     )

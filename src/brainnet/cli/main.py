@@ -20,10 +20,15 @@ app = typer.Typer(
 
 def _register() -> None:
     from brainnet.cli import account, bench, demo, deploy, devnet, node, request, sim
+    from brainnet.cli import governance
 
     app.command("demo", help=demo.__doc__)(demo.demo)
     app.command("deploy", help=deploy.__doc__)(deploy.deploy_cmd)
     app.command("request", help=request.__doc__)(request.request)
+    app.command("propose", help=governance.propose.__doc__)(governance.propose)
+    app.command("vote", help=governance.vote.__doc__)(governance.vote)
+    app.command("execute", help=governance.execute.__doc__)(governance.execute)
+    app.command("params", help=governance.params.__doc__)(governance.params)
     app.add_typer(account.app, name="account", help=account.__doc__)
     app.add_typer(node.app, name="node", help=node.__doc__)
     app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
