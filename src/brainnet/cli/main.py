@@ -32,6 +32,9 @@ def _register() -> None:
     app.add_typer(account.app, name="account", help=account.__doc__)
     app.add_typer(node.app, name="node", help=node.__doc__)
     app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
+    from brainnet.cli import economy
+
+    sim.app.command("economy", help=economy.economy.__doc__)(economy.economy)
     app.add_typer(sim.app, name="sim", help=sim.__doc__)
     app.add_typer(bench.app, name="bench", help=bench.__doc__)
 
