@@ -153,3 +153,33 @@ def test_only_governance_changes_parameters_once_handed_over(world, economy):
         world.inference.set_param(1, 7, sender=world.owner)
     with boa.reverts("registry: only governance may set parameters"):
         world.registry.set_param(1, 1, sender=world.owner)
+
+
+@pytest.mark.parametrize("param, value, reason", [
+    (2, 0, "governance: quorum_bps out of range"),
+    (2, 10_001, "governance: quorum_bps out of range"),
+    (3, 0, "governance: voting_period must be positive"),
+    (5, 0, "governance: grace_blocks must be positive"),
+    (6, 2**160, "governance: target is not an address"),
+    (6, 0, "governance: target is the zero address"),
+])
+def test_own_parameter_changes_are_checked(economy, param, value, reason):
+    g = economy.governance
+    pid = economy.pass_proposal(g.address, param, value)
+    with boa.reverts(reason):
+        g.execute(pid)
+
+
+def test_own_parameters_change_later_proposals_only(world, economy):
+    g = economy.governance
+    voter = economy.voter(world.token.totalSupply() // 10)
+    economy.mine(1)
+    open_one = g.propose(world.inference.address, 2, 4, sender=voter)
+    g.execute(economy.pass_proposal(g.address, 3, 3, voter=voter))      # voting period 20 -> 3
+    assert g.voting_period() == 3
+    p = g.proposals(open_one)
+    assert p.vote_end - (p.snapshot + 1) == VOTING_PERIOD                 # kept its own period
+    economy.mine(1)
+    later = g.propose(world.inference.address, 2, 4, sender=voter)
+    q = g.proposals(later)
+    assert q.vote_end - (q.snapshot + 1) == 3
