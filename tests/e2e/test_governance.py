@@ -96,6 +96,8 @@ def test_cli_propose_vote_execute_params(tmp_path):
         assert json.loads(done.stdout)["state"] == "executed"
         after = json.loads(brainnet("params", *d, "--json", "-").stdout)["params"]
         assert after["inference.committee_size"] == 3 and after["inference.quorum"] == 2
+        shown = brainnet("params", *d)
+        assert shown.returncode == 0 and "inference.committee_size" in shown.stdout
         bad = brainnet("propose", "inference.nope", "3", *d)
         assert bad.returncode == 1 and "unknown parameter" in bad.stderr
         twice = brainnet("vote", pid, *d)

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from brainnet.cli.common import brn, console, err_console, write_json
+from brainnet.cli.common import brn, console, err_console, short, write_json
 from brainnet.errors import ConfigError
 
 STATES = {0: "unknown", 1: "active", 2: "defeated", 3: "queued (timelock)", 4: "executable", 5: "expired",
@@ -152,11 +152,12 @@ def params(deployment: Path = DEPLOYMENT, json_path: Path = JSON) -> None:
             return
     kinds = {p.name: p.kind for p in PARAMS} | {f[0]: f[3] for f in FIXED}
     table = Table(title=f"live parameters at block {contracts.block_number()}")
-    for col in ("parameter", "value", "meaning"):
-        table.add_column(col)
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    table.add_column("meaning")
     helps = {p.name: p.help for p in PARAMS}
     for name, value in values.items():
-        shown = f"{brn(value)} BRN" if kinds[name] == "token" else str(value)
+        shown = f"{brn(value)} BRN" if kinds[name] == "token" else short(value) if kinds[name] == "address" else str(value)
         table.add_row(name, shown, helps.get(name, "fixed at deployment"))
     console.print(table)
     console.print("change one with: brainnet propose NAME VALUE; write-only actions: "

@@ -26,7 +26,6 @@ replacement (a node sits at most once per committee).
 """
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -299,4 +298,4 @@ def sybil_gain(table: dict) -> float:
 
 
 __all__ = ["EconomyConfig", "NodeClass", "default_classes", "simulate_economy", "sybil_table", "fairness_table",
-           "sybil_gain", "math"]
+           "sybil_gain"]
