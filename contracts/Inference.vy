@@ -1,4 +1,6 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
+# pragma experimental-codegen
 """
 @title brainnet Inference
 @notice Two-phase verified inference (BRAIN) with escalation. Tx 1 `request` escrows the
@@ -30,6 +32,13 @@
      Leaves are padded to a power of two with zero words; a node hashes keccak(left, right).
      Storage per (task, member): one state word (level + 1, committed and revealed flags,
      root sequence number, index of the revealed value among the level's values).
+     Parameters change only through `set_param`, called by `governance` (the deployer
+     until it hands governance to the Governance contract). A task keeps the committee
+     size, quorum and level count it was requested under: each change of K, Q or L opens a
+     new terms version that applies from the next task id (`task_terms`), so a change never
+     reshapes a committee already at work and no per-task storage is spent on it. When a
+     task settles, the members on the winning side are reported to `emission` (one work
+     unit each) for the epoch's inference rewards.
      Reverts start with "inference:".
 """
 
@@ -67,6 +76,21 @@ M1: constant(uint256) = max_value(uint256) // 3
 M2: constant(uint256) = max_value(uint256) // 5
 M4: constant(uint256) = max_value(uint256) // 17
 H01: constant(uint256) = max_value(uint256) // 255
+# parameter ids of set_param (brainnet.chain.params names them)
+P_COMMITTEE_SIZE: constant(uint256) = 1      # also resets the quorum to a bare majority
+P_QUORUM: constant(uint256) = 2
+P_COMMIT_WINDOW: constant(uint256) = 3
+P_REVEAL_WINDOW: constant(uint256) = 4
+P_SLASH_BPS: constant(uint256) = 5
+P_MIN_FEE: constant(uint256) = 6
+P_MAX_LEVELS: constant(uint256) = 7
+P_CHALLENGE_WINDOW: constant(uint256) = 8
+P_CHALLENGE_BOND: constant(uint256) = 9
+P_EMISSION: constant(uint256) = 10           # address of the Emission contract (0: none)
+TERMS_FIRST_TASK: constant(uint256) = 64     # packed terms: K | Q << 16 | L << 32 | first task id << 64
+
+interface Emission:
+    def record_work(nodes: DynArray[address, MAX_MEMBERS], units: uint256): nonpayable   # called by raw_call
 
 interface Registry:
     def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]: view
@@ -82,6 +106,11 @@ interface Registry:
     def tasks_closed(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
     def indices_of(nodes: DynArray[address, MAX_COMMITTEE]) -> DynArray[uint256, MAX_COMMITTEE]: view
     def nodes_at(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: view
+
+struct Terms:
+    committee_size: uint256
+    quorum: uint256
+    max_levels: uint256
 
 flag Status:
     REQUESTED        # waiting for `draw` (of level 0, or of the level it escalated to)
@@ -193,17 +222,25 @@ event Claimed:
     account: indexed(address)
     amount: uint256
 
+event ParamSet:
+    param: indexed(uint256)
+    value: uint256
+
+event GovernanceChanged:
+    governance: indexed(address)
+
 token: public(IERC20)
 registry: public(Registry)
-committee_size: public(uint256)          # K: members of level 0
-quorum: public(uint256)                  # Q: agreeing reveals that settle level 0
 commit_window: public(uint256)
 reveal_window: public(uint256)
 slash_bps: public(uint256)               # share of a member's stake slashed, in 1/10000
 min_fee: public(uint256)
-max_levels: public(uint256)              # L: 1 = no escalation (BRAIN's rule)
 challenge_window: public(uint256)        # blocks a settled level stays open to a challenge; 0 = none
 challenge_bond: public(uint256)
+governance: public(address)              # the only caller of set_param
+emission: public(Emission)               # told about settled work; empty = no rewards
+terms_version: public(uint256)           # latest version of (K, Q, L); see _terms_of
+_terms: HashMap[uint256, uint256]        # version -> K | Q << 16 | L << 32 | first task id << 64
 
 _tasks: HashMap[uint256, TaskCold]
 _hot: HashMap[uint256, uint256]
@@ -235,30 +272,143 @@ def __init__(
     challenge_window: uint256,
     challenge_bond: uint256,
 ):
-    assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
-    assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
+    self._check_terms(committee_size, quorum, max_levels)
     assert commit_window > 0 and reveal_window > 0, "inference: windows must be positive"
     assert slash_bps <= 10000, "inference: slash_bps above 10000"
-    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
-    size: uint256 = committee_size
-    total: uint256 = committee_size
-    for _: uint256 in range(1, MAX_LEVELS):
-        if _ >= max_levels:
-            break
-        size = 2 * size + 1
-        total += size
-    assert size <= MAX_COMMITTEE and total <= MAX_MEMBERS, "inference: levels too large for committee_size"
+    self.governance = msg.sender
+    self._terms[0] = committee_size | (quorum << 16) | (max_levels << 32)      # from task 0 on
     self.token = token
     self.registry = registry
-    self.committee_size = committee_size
-    self.quorum = quorum
     self.commit_window = commit_window
     self.reveal_window = reveal_window
     self.slash_bps = slash_bps
     self.min_fee = min_fee
-    self.max_levels = max_levels
     self.challenge_window = challenge_window
     self.challenge_bond = challenge_bond
+
+
+# ---------------------------------------------------------------- parameters
+
+@internal
+@pure
+def _check_terms(committee_size: uint256, quorum: uint256, max_levels: uint256):
+    assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
+    assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
+    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
+    # level i has (K + 1)·2^i − 1 members: the last (K + 1)·2^(L−1) − 1, all L together (K + 1)(2^L − 1) − L
+    assert ((committee_size + 1) << (max_levels - 1)) - 1 <= MAX_COMMITTEE and (committee_size + 1) * ((1 << max_levels) - 1) - max_levels <= MAX_MEMBERS, "inference: levels too large for committee_size"
+
+
+@internal
+def _new_terms(committee_size: uint256, quorum: uint256, max_levels: uint256):
+    """Open a terms version for tasks requested from now on."""
+    self._check_terms(committee_size, quorum, max_levels)
+    version: uint256 = self.terms_version + 1
+    self._terms[version] = committee_size | (quorum << 16) | (max_levels << 32) | ((self.task_count + 1) << TERMS_FIRST_TASK)
+    self.terms_version = version
+
+
+@internal
+@view
+def _current_terms() -> uint256:
+    return self._terms[self.terms_version]
+
+
+@external
+@view
+def committee_size() -> uint256:
+    """@notice K: members of level 0 for a task requested now."""
+    return self._current_terms() & 65535
+
+
+@external
+@view
+def quorum() -> uint256:
+    """@notice Q: agreeing reveals that settle level 0 of a task requested now."""
+    return (self._current_terms() >> 16) & 65535
+
+
+@external
+@view
+def max_levels() -> uint256:
+    """@notice L: committee levels of a task requested now (1 = no escalation, BRAIN's rule)."""
+    return (self._current_terms() >> 32) & 65535
+
+
+@internal
+@view
+def _terms_of(task_id: uint256) -> uint256:
+    """Packed terms the task was requested under: the last version whose first task id <= task_id."""
+    hi: uint256 = self.terms_version
+    packed: uint256 = self._terms[hi]
+    if task_id >= packed >> TERMS_FIRST_TASK:
+        return packed                       # the usual case: a task of the latest version
+    lo: uint256 = 0                         # version 0 starts at task 0: it always qualifies
+    for _: uint256 in range(64):            # binary search; 64 halvings cover any version count
+        if lo + 1 >= hi:
+            break
+        mid: uint256 = (lo + hi) // 2
+        if task_id >= self._terms[mid] >> TERMS_FIRST_TASK:
+            lo = mid
+        else:
+            hi = mid
+    return self._terms[lo]
+
+
+@external
+@view
+def task_terms(task_id: uint256) -> Terms:
+    """@notice K, Q and L of task `task_id` (the terms in force when it was requested)."""
+    packed: uint256 = self._terms_of(task_id)
+    return Terms(committee_size=packed & 65535, quorum=(packed >> 16) & 65535, max_levels=(packed >> 32) & 65535)
+
+
+@external
+def set_param(param: uint256, new_value: uint256):
+    """@notice Change one parameter (P_* ids); only `governance` may. Open tasks keep their K, Q, L."""
+    assert msg.sender == self.governance, "inference: only governance may set parameters"
+    assert param >= P_COMMITTEE_SIZE and param <= P_EMISSION, "inference: unknown parameter"
+    if param <= P_QUORUM or param == P_MAX_LEVELS:
+        terms: uint256 = self._current_terms()
+        size: uint256 = terms & 65535
+        quorum: uint256 = (terms >> 16) & 65535
+        levels: uint256 = (terms >> 32) & 65535
+        if param == P_COMMITTEE_SIZE:
+            size = new_value
+            quorum = new_value // 2 + 1         # a bare majority of the new size
+        elif param == P_QUORUM:
+            quorum = new_value
+        else:
+            levels = new_value
+        self._new_terms(size, quorum, levels)
+    elif param == P_EMISSION:
+        assert new_value <= convert(max_value(uint160), uint256), "inference: emission is not an address"
+        self.emission = Emission(convert(convert(new_value, uint160), address))
+    else:
+        assert new_value > 0 or param > P_REVEAL_WINDOW, "inference: windows must be positive"
+        assert new_value <= 10000 or param != P_SLASH_BPS, "inference: slash_bps above 10000"
+        if param == P_COMMIT_WINDOW:
+            self.commit_window = new_value
+        elif param == P_REVEAL_WINDOW:
+            self.reveal_window = new_value
+        elif param == P_SLASH_BPS:
+            self.slash_bps = new_value
+        elif param == P_MIN_FEE:
+            self.min_fee = new_value
+        elif param == P_CHALLENGE_WINDOW:
+            self.challenge_window = new_value
+        else:
+            self.challenge_bond = new_value
+    log ParamSet(param=param, value=new_value)
+
+
+@external
+def set_governance(new_governance: address):
+    """@notice Hand parameter changes to `new_governance` (the deployer hands them to Governance)."""
+    assert msg.sender == self.governance, "inference: only governance may change governance"
+    assert new_governance != empty(address), "inference: governance is the zero address"
+    self.governance = new_governance
+    log GovernanceChanged(governance=new_governance)
 
 
 # ---------------------------------------------------------------- task storage
@@ -316,22 +466,29 @@ def tasks(task_id: uint256) -> Task:
 # ---------------------------------------------------------------- level math
 
 @internal
-@view
-def _level_size(level: uint256) -> uint256:
-    size: uint256 = self.committee_size
-    for _: uint256 in range(MAX_LEVELS):
-        if _ >= level:
-            break
-        size = 2 * size + 1
-    return size
+@pure
+def _size_of(committee_size: uint256, level: uint256) -> uint256:
+    return ((committee_size + 1) << level) - 1       # K, 2K + 1, 4K + 3, ...
 
 
 @internal
 @view
-def _level_quorum(level: uint256) -> uint256:
+def _level_size(task_id: uint256, level: uint256) -> uint256:
+    return self._size_of(self._terms_of(task_id) & 65535, level)
+
+
+@internal
+@view
+def _level_quorum(task_id: uint256, level: uint256) -> uint256:
     if level == 0:
-        return self.quorum
-    return self._level_size(level) // 2 + 1
+        return (self._terms_of(task_id) >> 16) & 65535
+    return self._level_size(task_id, level) // 2 + 1
+
+
+@internal
+@view
+def _max_levels(task_id: uint256) -> uint256:
+    return (self._terms_of(task_id) >> 32) & 65535
 
 
 @internal
@@ -356,13 +513,25 @@ def _agree(a: bytes32, b: bytes32, mode: uint8, tolerance: uint256) -> bool:
 @external
 @view
 def level_size(level: uint256) -> uint256:
-    return self._level_size(level)
+    """@notice Size of `level` for a task requested now (current committee_size)."""
+    return self._size_of(self._current_terms() & 65535, level)
 
 
 @external
 @view
 def level_quorum(level: uint256) -> uint256:
-    return self._level_quorum(level)
+    """@notice Quorum of `level` for a task requested now."""
+    terms: uint256 = self._current_terms()
+    if level == 0:
+        return (terms >> 16) & 65535
+    return self._size_of(terms & 65535, level) // 2 + 1
+
+
+@external
+@view
+def task_level_size(task_id: uint256, level: uint256) -> uint256:
+    """@notice Size of `level` of task `task_id` (its committee size as requested)."""
+    return self._level_size(task_id, level)
 
 
 @external
@@ -382,7 +551,7 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     tolerance: uint256 = 0
     weights_hash, registered, mode, tolerance = staticcall self.registry.models(model_id)
     assert registered, "inference: unknown model id"
-    assert staticcall self.registry.model_nodes(model_id) >= self.committee_size, "inference: not enough active nodes serve this model"
+    assert staticcall self.registry.model_nodes(model_id) >= self._current_terms() & 65535, "inference: not enough active nodes serve this model"
     assert fee >= self.min_fee, "inference: fee below the minimum"
     assert fee < 2**96, "inference: fee above 2**96 - 1"
     assert input_hash != empty(bytes32), "inference: input hash is empty"
@@ -459,7 +628,7 @@ def _draw(task_id: uint256):
     model_id: bytes32 = self._tasks[task_id].model_id
     seed: bytes32 = empty(bytes32)
     members: DynArray[address, MAX_COMMITTEE] = []
-    size: uint256 = self._level_size(level)
+    size: uint256 = self._level_size(task_id, level)
     if level == 0:
         seed = keccak256(abi_encode(blockhash(seed_block), task_id))
         members = staticcall self.registry.sample(model_id, seed, size)
@@ -582,7 +751,7 @@ def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes
     assert state & COMMITTED != 0, "inference: no commitment from this sender"
     assert state & LEVEL_MASK == level + 1, "inference: sender is not on the committee"
     assert state & REVEALED == 0, "inference: already revealed"
-    assert self._hot_get(task_id, H_COMMITS, 16) == self._level_size(level) or block.number > self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: reveal phase not open yet"
+    assert self._hot_get(task_id, H_COMMITS, 16) == self._level_size(task_id, level) or block.number > self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: reveal phase not open yet"
     assert block.number <= self._hot_get(task_id, H_REVEAL_DEADLINE, 40), "inference: reveal window closed"
     node: bytes32 = keccak256(abi_encode(task_id, result, msg.sender, salt))
     index: uint256 = leaf_index
@@ -751,15 +920,15 @@ def _escalate(task_id: uint256, t: Task):
     self._hot_put(task_id, H_TOP_COUNT, 16, 0)
     self._hot_put(task_id, H_CENTER, 8, 0)
     self._tasks[task_id].top_result = empty(bytes32)
-    log TaskEscalated(task_id=task_id, level=level, size=self._level_size(level), seed_block=block.number + 1)
+    log TaskEscalated(task_id=task_id, level=level, size=self._level_size(task_id, level), seed_block=block.number + 1)
 
 
 @internal
 @view
 def _can_escalate(task_id: uint256, t: Task) -> bool:
-    if t.level + 1 >= self.max_levels:
+    if t.level + 1 >= self._max_levels(task_id):
         return False
-    return staticcall self.registry.available(t.model_id, self._member_list(task_id)) >= self._level_size(t.level + 1)
+    return staticcall self.registry.available(t.model_id, self._member_list(task_id)) >= self._level_size(task_id, t.level + 1)
 
 
 @internal
@@ -772,7 +941,7 @@ def _finalizable(task_id: uint256) -> bool:
     if status == Status.PROVISIONAL:
         return block.number > self._tasks[task_id].challenge_deadline
     if status == Status.DRAWN:
-        return self._hot_get(task_id, H_REVEALS, 16) == self._level_size(self._hot_get(task_id, H_LEVEL, 8)) or block.number > self._hot_get(task_id, H_REVEAL_DEADLINE, 40)
+        return self._hot_get(task_id, H_REVEALS, 16) == self._level_size(task_id, self._hot_get(task_id, H_LEVEL, 8)) or block.number > self._hot_get(task_id, H_REVEAL_DEADLINE, 40)
     return False
 
 
@@ -789,8 +958,8 @@ def _finalize(task_id: uint256):
         self._close(task_id, t, t.result, True)
         return
     assert t.status == Status.DRAWN, "inference: task is not open"
-    assert t.reveals == self._level_size(t.level) or block.number > t.reveal_deadline, "inference: too early to finalize"
-    quorum: uint256 = self._level_quorum(t.level)
+    assert t.reveals == self._level_size(task_id, t.level) or block.number > t.reveal_deadline, "inference: too early to finalize"
+    quorum: uint256 = self._level_quorum(task_id, t.level)
     if t.top_count >= quorum and t.top_count == t.reveals:
         self._settle(task_id, t)
     elif self._can_escalate(task_id, t):
@@ -825,7 +994,7 @@ def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 
 @internal
 def _settle(task_id: uint256, t: Task):
-    if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self.max_levels:
+    if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self._max_levels(task_id):
         deadline: uint256 = block.number + self.challenge_window
         self._hot_put(task_id, H_STATUS, 8, convert(Status.PROVISIONAL, uint256))
         self._tasks[task_id].result = t.top_result
@@ -876,16 +1045,25 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
     share: uint256 = 0
     if settled:
         share = pot // agreeing
+    winners: DynArray[address, MAX_MEMBERS] = []
     for m: address in members:
         if self._state[task_id][m] & REVEALED == 0:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
             if self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
                 self.claimable[m] += share
+                winners.append(m)
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
     extcall self.registry.tasks_closed(members)
     self._tasks[task_id].final_block = block.number
+    if self.emission.address != empty(address) and len(winners) > 0:
+        # settled work earns epoch rewards; a failing Emission never blocks settlement
+        ok: bool = raw_call(
+            self.emission.address,
+            concat(method_id("record_work(address[],uint256)"), abi_encode(winners, convert(1, uint256))),
+            revert_on_failure=False,
+        )
     if bond_back > 0:
         assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
     if settled:

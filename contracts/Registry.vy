@@ -12,10 +12,19 @@
      deployment; only they can slash and mark tasks pending. A node is active (drawable)
      when it is registered, not unbonding, not jailed and holds at least `min_stake`.
      A node cannot withdraw while tasks it sits on are pending.
+     Parameters (min_stake, unbonding_blocks, jail_after, capability stakes, the share
+     of a slash that is burned, the treasury) change only through `set_param`, called
+     by `governance` (the deployer until it hands governance to the Governance
+     contract). The owner keeps the bootstrap duties: registering models, authorizing
+     protocol contracts. A slash sends `slash_burn_bps` of what it takes to be burned
+     and the rest to the treasury.
      Reverts start with "registry:".
 """
 
 from ethereum.ercs import IERC20
+
+interface Burnable:
+    def burn(amount: uint256): nonpayable
 
 MAX_NODES: constant(uint256) = 1024       # size of every Fenwick tree (a power of two)
 TREE_LEVELS: constant(uint256) = 11       # log2(MAX_NODES) + 1
@@ -26,6 +35,15 @@ CAP_INFERENCE: constant(uint256) = 1       # capability bits a node declares
 CAP_TRAINING: constant(uint256) = 2
 CAP_SHARD: constant(uint256) = 4
 ALL_CAPS: constant(uint256) = 7
+# parameter ids of set_param (brainnet.chain.params names them)
+P_MIN_STAKE: constant(uint256) = 1
+P_UNBONDING_BLOCKS: constant(uint256) = 2
+P_JAIL_AFTER: constant(uint256) = 3
+P_SLASH_BURN_BPS: constant(uint256) = 4
+P_CAP_STAKE_INFERENCE: constant(uint256) = 5
+P_CAP_STAKE_TRAINING: constant(uint256) = 6
+P_CAP_STAKE_SHARD: constant(uint256) = 7
+P_TREASURY: constant(uint256) = 8
 EXACT: constant(uint8) = 0                 # agreement modes of a model
 NEAR: constant(uint8) = 1
 
@@ -95,12 +113,25 @@ event Authorized:
     protocol: indexed(address)
     allowed: bool
 
+event ParamSet:
+    param: indexed(uint256)
+    value: uint256
+
+event GovernanceChanged:
+    governance: indexed(address)
+
+event Burned:
+    node: indexed(address)
+    amount: uint256
+
 token: public(IERC20)
 owner: public(address)
 treasury: public(address)
 min_stake: public(uint256)
 unbonding_blocks: public(uint256)
 jail_after: public(uint256)             # slashes that jail a node
+slash_burn_bps: public(uint256)         # share of every slash burned (1/10000); the rest goes to the treasury
+governance: public(address)             # the only caller of set_param
 
 nodes: public(HashMap[address, Node])
 node_at: public(HashMap[uint256, address])
@@ -125,6 +156,7 @@ def __init__(token: IERC20, treasury: address, min_stake: uint256, unbonding_blo
     self.min_stake = min_stake
     self.unbonding_blocks = unbonding_blocks
     self.jail_after = jail_after
+    self.governance = msg.sender
 
 
 # ---------------------------------------------------------------- Fenwick tree
@@ -202,11 +234,56 @@ def _register_model(model_id: bytes32, weights_hash: bytes32, mode: uint8, toler
 
 @external
 def set_capability_stake(capability: uint256, amount: uint256):
-    """@notice Minimum stake a node needs to declare `capability` (one CAP_* bit)."""
-    assert msg.sender == self.owner, "registry: only the owner may set capability stakes"
+    """@notice Minimum stake a node needs to declare `capability` (one CAP_* bit); governance only."""
+    assert msg.sender == self.governance, "registry: only governance may set parameters"
     assert capability in [CAP_INFERENCE, CAP_TRAINING, CAP_SHARD], "registry: unknown capability"
+    self._set_capability_stake(capability, amount)
+
+
+@internal
+def _set_capability_stake(capability: uint256, amount: uint256):
     self.capability_stake[capability] = amount
     log CapabilityStakeSet(capability=capability, min_stake=amount)
+
+
+# ---------------------------------------------------------------- governance
+
+@external
+def set_param(param: uint256, new_value: uint256):
+    """@notice Change one parameter (P_* ids); only `governance` may."""
+    assert msg.sender == self.governance, "registry: only governance may set parameters"
+    if param == P_MIN_STAKE:
+        assert new_value > 0, "registry: min_stake must be positive"
+        self.min_stake = new_value
+    elif param == P_UNBONDING_BLOCKS:
+        self.unbonding_blocks = new_value
+    elif param == P_JAIL_AFTER:
+        assert new_value > 0, "registry: jail_after must be positive"
+        self.jail_after = new_value
+    elif param == P_SLASH_BURN_BPS:
+        assert new_value <= 10000, "registry: slash_burn_bps above 10000"
+        self.slash_burn_bps = new_value
+    elif param == P_CAP_STAKE_INFERENCE:
+        self._set_capability_stake(CAP_INFERENCE, new_value)
+    elif param == P_CAP_STAKE_TRAINING:
+        self._set_capability_stake(CAP_TRAINING, new_value)
+    elif param == P_CAP_STAKE_SHARD:
+        self._set_capability_stake(CAP_SHARD, new_value)
+    elif param == P_TREASURY:
+        assert new_value != 0 and new_value <= convert(max_value(uint160), uint256), "registry: treasury is not an address"
+        self.treasury = convert(convert(new_value, uint160), address)
+    else:
+        raise "registry: unknown parameter"
+    log ParamSet(param=param, value=new_value)
+
+
+@external
+def set_governance(new_governance: address):
+    """@notice Hand parameter changes to `new_governance` (the deployer hands them to Governance)."""
+    assert msg.sender == self.governance, "registry: only governance may change governance"
+    assert new_governance != empty(address), "registry: governance is the zero address"
+    self.governance = new_governance
+    log GovernanceChanged(governance=new_governance)
 
 
 @external
@@ -320,10 +397,23 @@ def slash(node: address, amount: uint256, reason: String[64]) -> uint256:
         log Jailed(node=node, slashes=n.slashes + 1)
     if self._eligible(self.nodes[node]):
         self._activate(node)
-    if taken > 0:
-        assert extcall self.token.transfer(self.treasury, taken), "registry: slash transfer failed"
+    burned: uint256 = taken * self.slash_burn_bps // 10000
+    if burned > 0:
+        extcall Burnable(self.token.address).burn(burned)
+        log Burned(node=node, amount=burned)
+    if taken > burned:
+        assert extcall self.token.transfer(self.treasury, taken - burned), "registry: slash transfer failed"
     log Slashed(node=node, amount=taken, reason=reason, stake_left=n.stake - taken)
     return taken
+
+
+@external
+def refresh(node: address):
+    """@notice Anyone: take a node that no longer meets `min_stake` (after governance raised it) out of the draw."""
+    n: Node = self.nodes[node]
+    assert n.index != 0, "registry: node not registered"
+    assert n.active and not self._eligible(n), "registry: node is already in its right state"
+    self._deactivate(node)
 
 
 @external

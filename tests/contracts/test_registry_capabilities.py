@@ -56,7 +56,7 @@ def test_set_capabilities_reverts(world, registry):
 
 
 def test_set_capability_stake_reverts(world, registry):
-    with boa.reverts("registry: only the owner may set capability stakes"):
+    with boa.reverts("registry: only governance may set parameters"):
         registry.set_capability_stake(CAP_TRAINING, 1, sender=world.nodes[0])
     with boa.reverts("registry: unknown capability"):
         registry.set_capability_stake(3, 1, sender=world.owner)

@@ -131,12 +131,27 @@ class Contracts:
         self.token = self.w3.eth.contract(address=addr["Token"], abi=artifacts["Token"].abi)
         self.registry = self.w3.eth.contract(address=addr["Registry"], abi=artifacts["Registry"].abi)
         self.inference = self.w3.eth.contract(address=addr["Inference"], abi=artifacts["Inference"].abi)
+        # Emission and Governance: absent from deployment files written before they existed
+        self.emission = self.w3.eth.contract(address=addr["Emission"], abi=artifacts["Emission"].abi) \
+            if "Emission" in addr else None
+        self.governance = self.w3.eth.contract(address=addr["Governance"], abi=artifacts["Governance"].abi) \
+            if "Governance" in addr else None
         self.committee_size = deployment.params.committee_size
         self._topics = {}
-        for contract in (self.token, self.registry, self.inference):
+        for contract in self._all():
             for item in contract.abi:
                 if item["type"] == "event":
                     self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+
+    def _all(self) -> list:
+        return [c for c in (self.token, self.registry, self.inference, self.emission, self.governance) if c is not None]
+
+    def by_name(self, name: str):
+        """The bound contract called `name` (Token, Registry, Inference, Emission, Governance)."""
+        contract = getattr(self, name.lower(), None)
+        if contract is None:
+            raise ConfigError(f"this deployment has no {name} contract; redeploy with a current brainnet")
+        return contract
 
     # ------------------------------------------------------------ views
     def block_number(self) -> int:
@@ -169,7 +184,12 @@ class Contracts:
         return list(self.inference.functions.members(task_id).call())
 
     def level_size(self, level: int) -> int:
+        """Size of `level` for a task requested now."""
         return self.inference.functions.level_size(level).call()
+
+    def task_level_size(self, task_id: int, level: int) -> int:
+        """Size of `level` of task `task_id` (it keeps the committee size it was requested under)."""
+        return self.inference.functions.task_level_size(task_id, level).call()
 
     def revealed_result(self, task_id: int, member: str) -> bytes | None:
         if not self.inference.functions.has_revealed(task_id, member).call():
@@ -226,7 +246,7 @@ class Contracts:
             return []
         logs = self.w3.eth.get_logs({
             "fromBlock": from_block, "toBlock": to_block,
-            "address": [self.token.address, self.registry.address, self.inference.address],
+            "address": [c.address for c in self._all()],
         })
         return self.decode(logs)
 
@@ -348,3 +368,24 @@ class Actor:
 
     def claim(self) -> Receipt:
         return self._send(self.c.inference.functions.claim(), "claim", 300_000)
+
+    # emission
+    def claim_rewards(self, epochs: list[int]) -> Receipt:
+        return self._send(self.c.by_name("Emission").functions.claim(epochs), "claim_rewards", 300_000 + 120_000 * len(epochs))
+
+    # governance
+    def propose(self, target: str, param_id: int, value: int) -> tuple[int, Receipt]:
+        receipt = self._send(self.c.by_name("Governance").functions.propose(target, param_id, value), "propose", 600_000)
+        for ev in self.c.decode(receipt.logs):
+            if ev.name == "ProposalCreated":
+                return ev.args["proposal_id"], receipt
+        raise ConfigError("propose mined without a ProposalCreated event; wrong contract address?")
+
+    def vote(self, proposal_id: int, support: bool) -> Receipt:
+        return self._send(self.c.by_name("Governance").functions.vote(proposal_id, support), "vote", 300_000)
+
+    def execute(self, proposal_id: int) -> Receipt:
+        return self._send(self.c.by_name("Governance").functions.execute(proposal_id), "execute", 1_000_000)
+
+    def cancel(self, proposal_id: int) -> Receipt:
+        return self._send(self.c.by_name("Governance").functions.cancel(proposal_id), "cancel", 300_000)

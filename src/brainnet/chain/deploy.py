@@ -48,6 +48,18 @@ class DeployParams:
     training_challenge_window: int = 20      # blocks after a round's confirm deadline to challenge
     training_vote_window: int = 10           # blocks the committee has to vote on a challenge
     training_challenge_bond: int = 10 * TOKEN
+    slash_burn_bps: int = 5000               # share of every slash burned; the rest goes to the treasury
+    # Emission (fixed schedule): epoch e mints epoch_emission * (1 - emission_decay_bps/10000)**e
+    epoch_blocks: int = 100                  # blocks per reward epoch
+    epoch_emission: int = 10_000 * TOKEN     # tokens epoch 0 may mint (split into the work pools)
+    emission_decay_bps: int = 100            # each epoch mints 1 % less than the one before
+    inference_weight_bps: int = 7000         # inference pool share; training gets the rest
+    # Governance
+    proposal_threshold: int = 10_000 * TOKEN # votes (tokens at the snapshot) needed to propose
+    gov_quorum_bps: int = 400                # votes for needed: 4 % of the supply at the snapshot
+    voting_period: int = 50                  # blocks a vote stays open
+    timelock_blocks: int = 20                # blocks between the end of the vote and execution
+    grace_blocks: int = 500                  # blocks a passed proposal stays executable
 
     @classmethod
     def from_dict(cls, data: dict) -> "DeployParams":
@@ -107,11 +119,16 @@ def deploy(
     models: dict[str, bytes | tuple[bytes, int]] | None = None,
     deployer: LocalAccount | None = None,
 ) -> Deployment:
-    """Deploy Token, Registry, Inference, Models and Training; authorize Inference and
-    Training in the Registry and Training in Models; register `models`.
+    """Deploy Token, Registry, Inference, Models, Training, Emission and Governance; wire them
+    (Inference and Training authorized in the Registry, Training in Models); register `models`.
 
     `models` maps a name to its weights' sha256 (an `exact` model) or to
     (weights sha256, tolerance in bits) (a `near` model).
+
+    Who holds what afterwards: Governance is the `governance` of Registry, Inference and
+    Emission (every parameter changes only by a proposal); Emission is the Token's only
+    minter. The deployer keeps the Registry's `owner` role, the bootstrap duties that
+    are not parameters: registering models and authorizing protocol contracts.
     """
     params = params or DeployParams()
     deployer = deployer or backend.funder
@@ -142,6 +159,22 @@ def deploy(
     signer.send({"to": registry, "data": reg.functions.authorize(training, True)._encode_transaction_data()}, label="authorize")
     mod = backend.w3.eth.contract(address=models_addr, abi=artifacts["Models"].abi)
     signer.send({"to": models_addr, "data": mod.functions.authorize(training, True)._encode_transaction_data()}, label="authorize")
+
+    def call(address: str, name: str, fn_name: str, *args) -> None:
+        fn = backend.w3.eth.contract(address=address, abi=artifacts[name].abi).functions[fn_name](*args)
+        signer.send({"to": address, "data": fn._encode_transaction_data()}, label=f"{name}.{fn_name}")
+
+    emission = create("Emission", token, params.epoch_blocks, params.epoch_emission, params.emission_decay_bps,
+                      params.inference_weight_bps)
+    call(emission, "Emission", "set_param", 2, int(inference, 16))       # Inference reports inference work
+    call(inference, "Inference", "set_param", 10, int(emission, 16))     # ... to Emission
+    if params.slash_burn_bps:
+        call(registry, "Registry", "set_param", 4, params.slash_burn_bps)
+    governance = create("Governance", token, [registry, inference, emission], params.proposal_threshold,
+                        params.gov_quorum_bps, params.voting_period, params.timelock_blocks, params.grace_blocks)
+    for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission")):
+        call(address, name, "set_governance", governance)
+    call(token, "Token", "set_minter", emission)
     registered = {}
     for name, spec in (models or {}).items():
         weights_hash, tolerance = spec if isinstance(spec, tuple) else (spec, None)
@@ -154,6 +187,6 @@ def deploy(
     return Deployment(
         chain=backend.spec, chain_id=backend.chain_id, deploy_block=deploy_block, deployer=deployer.address,
         addresses={"Token": token, "Registry": registry, "Inference": inference, "Models": models_addr,
-                   "Training": training},
+                   "Training": training, "Emission": emission, "Governance": governance},
         abi_hash=abi_hash(artifacts), params=params, models=registered,
     )

@@ -19,15 +19,20 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from brainnet.cli import account, bench, demo, deploy, devnet, node, request, shard, sim, train
+    from brainnet.cli import account, bench, demo, deploy, devnet, economy, governance, node, request, shard, sim, train
 
     app.command("demo", help=demo.__doc__)(demo.demo)
     app.command("deploy", help=deploy.__doc__)(deploy.deploy_cmd)
     app.command("request", help=request.__doc__)(request.request)
     app.command("train", help=train.__doc__)(train.train)
+    app.command("propose", help=governance.propose.__doc__)(governance.propose)
+    app.command("vote", help=governance.vote.__doc__)(governance.vote)
+    app.command("execute", help=governance.execute.__doc__)(governance.execute)
+    app.command("params", help=governance.params.__doc__)(governance.params)
     app.add_typer(account.app, name="account", help=account.__doc__)
     app.add_typer(node.app, name="node", help=node.__doc__)
     app.add_typer(devnet.app, name="devnet", help=devnet.__doc__)
+    sim.app.command("economy", help=economy.economy.__doc__)(economy.economy)
     app.add_typer(sim.app, name="sim", help=sim.__doc__)
     app.add_typer(bench.app, name="bench", help=bench.__doc__)
     app.add_typer(shard.app, name="shard", help=shard.__doc__)

@@ -10,9 +10,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from brainnet.cli.common import console, err_console, write_json
+from brainnet.cli.sim_datamarket import datamarket
 from brainnet.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
+app.command("datamarket")(datamarket)
 
 
 def _view(json_path: Path | None):

@@ -140,7 +140,7 @@ class Client:
         try:
             if task.status == Status.REQUESTED and task.seed_block < block <= task.seed_block + 256:
                 self._count(sub, "draw", self.actor.draw(sub.task_id))
-            elif task.finalizable(block, c.level_size(task.level)):
+            elif task.finalizable(block, c.task_level_size(sub.task_id, task.level)):
                 self._count(sub, "finalize", self.actor.finalize(sub.task_id))   # normally a member does this
         except ContractRevert:
             pass                                         # a node did it first
