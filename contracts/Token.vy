@@ -12,7 +12,9 @@
         supply then. A proposal counts votes at its snapshot block: tokens moved after it
         vote nowhere, so they cannot vote twice.
 @dev Votes are the holder's own balance (no delegation): tokens held by a contract
-     (staked in the Registry, escrowed in Inference) carry no usable vote.
+     (staked in the Registry, escrowed in Inference) carry no vote, so contracts get no
+     checkpoints: a fee escrowed or a stake bonded writes only the sender's. A checkpoint
+     is one storage word (block << 192 | balance).
      Reverts start with "token:".
 """
 
@@ -47,9 +49,9 @@ totalSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 minter: public(address)
-checkpoints: public(HashMap[address, HashMap[uint256, Checkpoint]])
+_checkpoints: HashMap[address, HashMap[uint256, uint256]]        # block << 192 | balance
 num_checkpoints: public(HashMap[address, uint256])
-_supply_checkpoints: HashMap[uint256, Checkpoint]
+_supply_checkpoints: HashMap[uint256, uint256]
 _num_supply_checkpoints: uint256
 
 
@@ -79,23 +81,34 @@ def __init__(
 # ---------------------------------------------------------------- checkpoints
 
 @internal
+@view
+def _pack(amount: uint256) -> uint256:
+    assert amount < 2**192, "token: balance too large for a checkpoint"
+    return (block.number << 192) | amount
+
+
+@internal
 def _write_votes(account: address):
-    """Record `account`'s balance as of this block (one checkpoint per block)."""
-    n: uint256 = self.num_checkpoints[account]
-    if n > 0 and self.checkpoints[account][n - 1].from_block == block.number:
-        self.checkpoints[account][n - 1].value = self.balanceOf[account]
+    """Record `account`'s balance as of this block (one checkpoint per block; none for contracts)."""
+    if account.is_contract:
         return
-    self.checkpoints[account][n] = Checkpoint(from_block=block.number, value=self.balanceOf[account])
+    n: uint256 = self.num_checkpoints[account]
+    packed: uint256 = self._pack(self.balanceOf[account])
+    if n > 0 and self._checkpoints[account][n - 1] >> 192 == block.number:
+        self._checkpoints[account][n - 1] = packed
+        return
+    self._checkpoints[account][n] = packed
     self.num_checkpoints[account] = n + 1
 
 
 @internal
 def _write_supply():
     n: uint256 = self._num_supply_checkpoints
-    if n > 0 and self._supply_checkpoints[n - 1].from_block == block.number:
-        self._supply_checkpoints[n - 1].value = self.totalSupply
+    packed: uint256 = self._pack(self.totalSupply)
+    if n > 0 and self._supply_checkpoints[n - 1] >> 192 == block.number:
+        self._supply_checkpoints[n - 1] = packed
         return
-    self._supply_checkpoints[n] = Checkpoint(from_block=block.number, value=self.totalSupply)
+    self._supply_checkpoints[n] = packed
     self._num_supply_checkpoints = n + 1
 
 
@@ -111,16 +124,24 @@ def _lookup(account: address, supply: bool, blk: uint256) -> uint256:
         if lo >= hi:
             break
         mid: uint256 = (lo + hi) // 2
-        cp: Checkpoint = self._supply_checkpoints[mid] if supply else self.checkpoints[account][mid]
-        if cp.from_block > blk:
+        cp: uint256 = self._supply_checkpoints[mid] if supply else self._checkpoints[account][mid]
+        if cp >> 192 > blk:
             hi = mid
         else:
             lo = mid + 1
     if lo == 0:
         return 0
     if supply:
-        return self._supply_checkpoints[lo - 1].value
-    return self.checkpoints[account][lo - 1].value
+        return self._supply_checkpoints[lo - 1] & (2**192 - 1)
+    return self._checkpoints[account][lo - 1] & (2**192 - 1)
+
+
+@external
+@view
+def checkpoints(account: address, index: uint256) -> Checkpoint:
+    """@notice `account`'s checkpoint number `index`: (block, balance at its end)."""
+    cp: uint256 = self._checkpoints[account][index]
+    return Checkpoint(from_block=cp >> 192, value=cp & (2**192 - 1))
 
 
 @external
