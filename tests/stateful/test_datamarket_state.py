@@ -89,8 +89,14 @@ class DataMarketMachine(RuleBasedStateMachine):
         p, x, now = self.people[who], SAMPLES[sample], self.now()
         before = self.mirror.deposits_held
         args = (x, label) if cap is None else (x, label, cap)
-        cid = self.both(lambda: (self.mirror.add_data(p, x, label, now, cap), None)[1],
-                        lambda: self.market.add_data(*args, sender=p))
+
+        def expected():
+            amount = self.mirror.deposit_at(now)              # Δt = 0 raises here, as in the contract
+            if (cap is None or amount <= cap) and amount > self.balance[p]:
+                raise MarketRuleError("token: balance too low")   # the deposit's transferFrom fails
+            self.mirror.add_data(p, x, label, now, cap)
+
+        cid = self.both(expected, lambda: self.market.add_data(*args, sender=p))
         if cid is not None:
             assert cid == len(self.mirror.contributions) - 1
             self.balance[p] -= self.mirror.deposits_held - before

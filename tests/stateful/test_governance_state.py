@@ -36,8 +36,10 @@ def ok(fn, *args, sender) -> bool:
 class GovernanceMachine(RuleBasedStateMachine):
     @initialize(balances=st.lists(st.integers(0, 600), min_size=N, max_size=N))
     def deploy(self, balances):
-        self._anchor = boa.env.anchor()
-        self._anchor.__enter__()
+        # a fresh chain per example: nothing from other tests (titanoboa's storage traces of a long
+        # session can break its own revert messages) and nothing left behind
+        self._env = boa.swap_env(boa.Env())
+        self._env.__enter__()
         self.holders = [boa.env.generate_address() for _ in range(N)]
         deployer = boa.env.generate_address()
         self.token = _token.deploy("brainnet", "BRN", self.holders, balances, deployer)
@@ -52,8 +54,8 @@ class GovernanceMachine(RuleBasedStateMachine):
         boa.env.time_travel(blocks=1)
 
     def teardown(self):
-        if hasattr(self, "_anchor"):
-            self._anchor.__exit__(None, None, None)
+        if hasattr(self, "_env"):
+            self._env.__exit__(None, None, None)
 
     # ------------------------------------------------------------ model
     def block(self) -> int:
@@ -194,6 +196,6 @@ class GovernanceMachine(RuleBasedStateMachine):
         assert self.token.totalSupply() == self.supply()
 
 
-GovernanceMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=40, deadline=None,
+GovernanceMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=40, deadline=None,
                                                suppress_health_check=list(HealthCheck))
 test_governance_state = GovernanceMachine.TestCase

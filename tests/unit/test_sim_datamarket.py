@@ -42,8 +42,8 @@ def test_cli_writes_json_and_plot(tmp_path):
 
 
 def test_embedded_and_boa_agree():
-    a = simulate(SimConfig(days=1.2, model="centroid", chain="embedded")).summary
-    b = simulate(SimConfig(days=1.2, model="centroid", chain="boa")).summary
+    a = simulate(SimConfig(days=1.2, model="perceptron", chain="embedded")).summary
+    b = simulate(SimConfig(days=1.2, model="perceptron", chain="boa")).summary
     for key in ("accuracy_per_day", "balances_per_day", "transactions", "tokens_moved", "bad_agent", "good_agent"):
         assert a[key] == b[key], key
     assert a["mirror_mismatches"] == b["mirror_mismatches"] == 0

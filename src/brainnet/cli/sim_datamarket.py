@@ -17,8 +17,9 @@ from brainnet.cli.common import console, err_console, write_json
 
 def datamarket(
     days: float = typer.Option(155.0, help="Simulated days on the chain's clock (the paper: 155)."),
-    model: str = typer.Option("perceptron", help="On-chain model: perceptron (the paper's) or centroid "
-                                                 "(nearest centroid)."),
+    model: str = typer.Option("centroid", help="On-chain model: centroid (nearest centroid, steady under flipped "
+                                               "labels: reproduces the paper's curves) or perceptron (the paper's "
+                                               "model; DataMarket.vy's constant step swings under flipped labels)."),
     good_interval: float = typer.Option(600.0, help="Mean seconds between the good agent's submissions (paper: 600)."),
     bad_interval: float = typer.Option(3600.0, help="Mean seconds between the bad agent's submissions (paper: 3600)."),
     balance: int = typer.Option(10_000, help="Start balance of each agent, in token base units (paper: 10,000)."),
