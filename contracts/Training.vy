@@ -1,4 +1,6 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
+# pragma experimental-codegen
 """
 @title brainnet Training
 @notice Committee-scored federated learning rounds. A model's owner opens a round for one
@@ -37,6 +39,14 @@
      "pending" from commit to `finalize_scores`, committee members from `draw` to
      `finalize_aggregate`, so neither can withdraw stake before its slashes.
      Reverts start with "training:".
+     Parameters change only through `set_param`, called by `governance` (the deployer until
+     it hands governance to the Governance contract). A round keeps the committee size and
+     confirm quorum it was opened with (and its seat reward, fixed from committee_bps at
+     opening); slash_bps, fraud_slash_bps, challenge_window, vote_window and challenge_bond
+     are read when used (a slash, a challenge opening: a challenge keeps its bond and vote
+     deadline). When a round's scores are finalized its accepted trainers are reported to
+     `emission` (one work unit each, a non-reverting call: a failing Emission never blocks
+     the round).
 """
 
 from ethereum.ercs import IERC20
@@ -46,6 +56,16 @@ MAX_UPDATES: constant(uint256) = 32       # updates of one round
 MAX_SCORE: constant(uint256) = 10000      # scores are integers 0..10000 (basis points)
 SEED_HORIZON: constant(uint256) = 256
 CAP_TRAINING: constant(uint256) = 2
+# parameter ids of set_param (brainnet.chain.params names them)
+P_COMMITTEE_SIZE: constant(uint256) = 1      # also resets the quorum to a bare majority
+P_CONFIRM_QUORUM: constant(uint256) = 2
+P_COMMITTEE_BPS: constant(uint256) = 3
+P_SLASH_BPS: constant(uint256) = 4
+P_FRAUD_SLASH_BPS: constant(uint256) = 5
+P_CHALLENGE_WINDOW: constant(uint256) = 6
+P_VOTE_WINDOW: constant(uint256) = 7
+P_CHALLENGE_BOND: constant(uint256) = 8
+P_EMISSION: constant(uint256) = 9            # address of the Emission contract (0: none)
 
 interface Registry:
     def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]: view
@@ -90,6 +110,8 @@ struct Round:
     aggregator: address
     closed: bool
     new_version: uint256              # 0 until a version is recorded
+    committee_size: uint256           # K at opening
+    confirm_quorum: uint256           # quorum at opening
 
 struct Update:
     trainer: address
@@ -225,6 +247,13 @@ event Claimed:
     account: indexed(address)
     amount: uint256
 
+event ParamSet:
+    param: indexed(uint256)
+    value: uint256
+
+event GovernanceChanged:
+    governance: indexed(address)
+
 token: public(IERC20)
 registry: public(Registry)
 models: public(Models)
@@ -236,6 +265,8 @@ fraud_slash_bps: public(uint256)          # upheld proof-of-training challenge
 challenge_window: public(uint256)         # blocks after the confirm deadline a challenge may open
 vote_window: public(uint256)              # blocks the committee has to vote on a challenge
 challenge_bond: public(uint256)
+governance: public(address)               # the only caller of set_param
+emission: public(address)                 # told about accepted updates; empty = no rewards
 
 rounds: public(HashMap[uint256, Round])
 round_count: public(uint256)
@@ -285,6 +316,51 @@ def __init__(
     self.challenge_window = challenge_window
     self.vote_window = vote_window
     self.challenge_bond = challenge_bond
+    self.governance = msg.sender
+
+
+# ---------------------------------------------------------------- governance
+
+@external
+def set_param(param: uint256, new_value: uint256):
+    """@notice Change one parameter (P_* ids); only `governance` may. Open rounds keep their K and quorum."""
+    assert msg.sender == self.governance, "training: only governance may set parameters"
+    assert param >= P_COMMITTEE_SIZE and param <= P_EMISSION, "training: unknown parameter"
+    if param == P_COMMITTEE_SIZE:
+        assert new_value > 0 and new_value <= MAX_COMMITTEE, "training: committee size out of range"
+        self.committee_size = new_value
+        self.confirm_quorum = new_value // 2 + 1      # a bare majority of the new size
+    elif param == P_CONFIRM_QUORUM:
+        assert new_value * 2 > self.committee_size and new_value <= self.committee_size, "training: quorum must be a majority of the committee"
+        self.confirm_quorum = new_value
+    elif param == P_EMISSION:
+        assert new_value <= convert(max_value(uint160), uint256), "training: emission is not an address"
+        self.emission = convert(convert(new_value, uint160), address)
+    elif param <= P_FRAUD_SLASH_BPS:
+        assert new_value <= 10000, "training: bps above 10000"
+        if param == P_COMMITTEE_BPS:
+            self.committee_bps = new_value
+        elif param == P_SLASH_BPS:
+            self.slash_bps = new_value
+        else:
+            self.fraud_slash_bps = new_value
+    elif param == P_CHALLENGE_WINDOW:
+        self.challenge_window = new_value
+    elif param == P_VOTE_WINDOW:
+        assert new_value > 0, "training: vote window must be positive"
+        self.vote_window = new_value
+    else:
+        self.challenge_bond = new_value
+    log ParamSet(param=param, value=new_value)
+
+
+@external
+def set_governance(new_governance: address):
+    """@notice Hand parameter changes to `new_governance` (the deployer hands them to Governance)."""
+    assert msg.sender == self.governance, "training: only governance may change governance"
+    assert new_governance != empty(address), "training: governance is the zero address"
+    self.governance = new_governance
+    log GovernanceChanged(governance=new_governance)
 
 
 # ---------------------------------------------------------------- open and draw
@@ -326,6 +402,7 @@ def open_round(model_id: bytes32, version: uint256, pool: uint256, threshold: ui
         seat_reward=seat_reward, updates=0, revealed_updates=0, score_commits=0, score_reveals=0,
         confirm_commits=0, confirm_reveals=0, drawn=False, scores_final=False, accepted=0,
         score_sum=0, aggregate_hash=empty(bytes32), aggregator=empty(address), closed=False, new_version=0,
+        committee_size=self.committee_size, confirm_quorum=self.confirm_quorum,
     )
     log RoundOpened(round_id=round_id, model_id=model_id, owner=msg.sender, version=version, pool=pool,
                     threshold=threshold, seed_block=block.number + 1, deadlines=d)
@@ -342,7 +419,7 @@ def draw(round_id: uint256):
     assert block.number - r.seed_block <= SEED_HORIZON, "training: seed block too old"
     assert block.number <= r.score_commit_deadline, "training: score commit window closed"
     seed: bytes32 = keccak256(abi_encode(blockhash(r.seed_block), round_id))
-    members: DynArray[address, MAX_COMMITTEE] = staticcall self.registry.sample(r.model_id, seed, self.committee_size)
+    members: DynArray[address, MAX_COMMITTEE] = staticcall self.registry.sample(r.model_id, seed, r.committee_size)
     for i: uint256 in range(len(members), bound=MAX_COMMITTEE):
         self.seat_of[round_id][members[i]] = i + 1
         extcall self.registry.task_opened(members[i])
@@ -410,7 +487,7 @@ def reveal_scores(round_id: uint256, scores: DynArray[uint256, MAX_UPDATES], sal
     commitment: bytes32 = self.score_commitments[round_id][msg.sender]
     assert commitment != empty(bytes32), "training: no scores committed by this sender"
     assert not self.scores_revealed[round_id][msg.sender], "training: scores already revealed"
-    assert block.number > self.rounds[round_id].score_commit_deadline or self.rounds[round_id].score_commits == self.committee_size, "training: score reveal window not open yet"
+    assert block.number > self.rounds[round_id].score_commit_deadline or self.rounds[round_id].score_commits == self.rounds[round_id].committee_size, "training: score reveal window not open yet"
     assert block.number <= self.rounds[round_id].score_reveal_deadline, "training: score reveal window closed"
     assert len(scores) == self.rounds[round_id].updates, "training: one score per update slot"
     assert keccak256(abi_encode(round_id, keccak256(abi_encode(scores)), msg.sender, salt)) == commitment, "training: reveal does not match the commitment"
@@ -451,7 +528,7 @@ def finalize_scores(round_id: uint256):
     r: Round = self.rounds[round_id]
     assert r.owner != empty(address), "training: unknown round"
     assert not r.scores_final, "training: scores already finalized"
-    assert block.number > r.score_reveal_deadline or (r.drawn and r.score_reveals == self.committee_size and block.number > r.update_reveal_deadline), "training: scores still open"
+    assert block.number > r.score_reveal_deadline or (r.drawn and r.score_reveals == r.committee_size and block.number > r.update_reveal_deadline), "training: scores still open"
     n: uint256 = r.score_reveals
     accepted: uint256 = 0
     score_sum: uint256 = 0
@@ -467,18 +544,17 @@ def finalize_scores(round_id: uint256):
         extcall self.registry.task_closed(trainer)
         if not shown:
             self._slash(round_id, trainer, self.slash_bps, "training: update not revealed")
-            continue
-        if n == 0:
-            continue
-        m: uint256 = self._median(round_id, slot, n)
-        medians[slot] = m
-        self.updates[round_id][slot].median = m
-        if m >= r.threshold:
-            self.updates[round_id][slot].accepted = True
-            accepted += 1
-            score_sum += m
-    trainer_pool: uint256 = r.pool - r.seat_reward * self.committee_size
+        elif n > 0:
+            m: uint256 = self._median(round_id, slot, n)
+            medians[slot] = m
+            self.updates[round_id][slot].median = m
+            if m >= r.threshold:
+                self.updates[round_id][slot].accepted = True
+                accepted += 1
+                score_sum += m
+    trainer_pool: uint256 = r.pool - r.seat_reward * r.committee_size
     trainer_paid: uint256 = 0
+    winners: DynArray[address, MAX_UPDATES] = []
     for slot: uint256 in range(len(trainers), bound=MAX_UPDATES):
         if not revealed[slot]:
             continue
@@ -489,6 +565,8 @@ def finalize_scores(round_id: uint256):
             self.updates[round_id][slot].reward = reward
             trainer_paid += reward
             self._credit(trainers[slot], reward, round_id)
+        if ok:
+            winners.append(trainers[slot])
         log UpdateScored(round_id=round_id, trainer=trainers[slot], slot=slot, median=medians[slot], accepted=ok, reward=reward)
     committee_paid: uint256 = 0
     for member: address in self._committee[round_id]:
@@ -504,6 +582,13 @@ def finalize_scores(round_id: uint256):
     self.rounds[round_id].score_sum = score_sum
     log RoundScored(round_id=round_id, accepted=accepted, score_sum=score_sum, trainer_paid=trainer_paid,
                     committee_paid=committee_paid, refund=refund)
+    if self.emission != empty(address) and len(winners) > 0:
+        # accepted updates earn epoch rewards; a failing Emission never blocks the round
+        reported: bool = raw_call(
+            self.emission,
+            concat(method_id("record_work(address[],uint256)"), abi_encode(winners, convert(1, uint256))),
+            revert_on_failure=False,
+        )
 
 
 # ---------------------------------------------------------------- aggregate
@@ -542,7 +627,7 @@ def reveal_confirm(round_id: uint256, weights_hash: bytes32, salt: bytes32):
     commitment: bytes32 = self.confirm_commitments[round_id][msg.sender]
     assert commitment != empty(bytes32), "training: no confirm committed by this sender"
     assert self.confirm_hashes[round_id][msg.sender] == empty(bytes32), "training: confirm already revealed"
-    assert block.number > self.rounds[round_id].confirm_commit_deadline or self.rounds[round_id].confirm_commits == self.committee_size, "training: confirm reveal window not open yet"
+    assert block.number > self.rounds[round_id].confirm_commit_deadline or self.rounds[round_id].confirm_commits == self.rounds[round_id].committee_size, "training: confirm reveal window not open yet"
     assert block.number <= self.rounds[round_id].confirm_reveal_deadline, "training: confirm reveal window closed"
     assert weights_hash != empty(bytes32), "training: weights hash is empty"
     assert keccak256(abi_encode(round_id, weights_hash, msg.sender, salt)) == commitment, "training: reveal does not match the commitment"
@@ -563,7 +648,7 @@ def finalize_aggregate(round_id: uint256) -> uint256:
     r: Round = self.rounds[round_id]
     assert r.scores_final, "training: scores not finalized yet"
     assert not r.closed, "training: round already closed"
-    assert block.number > r.confirm_reveal_deadline or (r.drawn and r.confirm_reveals == self.committee_size), "training: confirm still open"
+    assert block.number > r.confirm_reveal_deadline or (r.drawn and r.confirm_reveals == r.committee_size), "training: confirm still open"
     members: DynArray[address, MAX_COMMITTEE] = self._committee[round_id]
     winner: bytes32 = empty(bytes32)
     confirmations: uint256 = 0
@@ -575,7 +660,7 @@ def finalize_aggregate(round_id: uint256) -> uint256:
         for other: address in members:
             if self.confirm_hashes[round_id][other] == h:
                 count += 1
-        if count >= self.confirm_quorum:
+        if count >= r.confirm_quorum:
             winner = h
             confirmations = count
             break
@@ -652,7 +737,7 @@ def resolve_challenge(challenge_id: uint256) -> bool:
     c: Challenge = self.challenges[challenge_id]
     assert c.round_id != 0, "training: unknown challenge"
     assert not c.resolved, "training: challenge already resolved"
-    k: uint256 = self.committee_size
+    k: uint256 = self.rounds[c.round_id].committee_size
     upheld: bool = c.guilty * 2 > k
     decided: bool = upheld or (k - c.innocent) * 2 <= k
     assert decided or block.number > c.vote_deadline, "training: vote still open"

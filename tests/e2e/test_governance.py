@@ -80,6 +80,17 @@ def test_cli_propose_vote_execute_params(tmp_path):
         values = json.loads(before.stdout)["params"]
         assert values["inference.committee_size"] == 5 and values["emission.decay_bps"] == 100
         assert values["registry.slash_burn_bps"] == 5000
+        assert values["training.committee_size"] == 5 and values["training.confirm_quorum"] == 3
+        assert values["training.emission"] == dep.addresses["Emission"]
+        # Training: governed by Governance (one of its targets) and Emission's training work source
+        from brainnet.chain.compile import compile_all
+
+        abis = compile_all()
+        at = {n: backend.w3.eth.contract(address=dep.addresses[n], abi=abis[n].abi)
+              for n in ("Training", "Emission", "Governance")}
+        assert at["Training"].functions.governance().call() == dep.addresses["Governance"]
+        assert at["Governance"].functions.targets(dep.addresses["Training"]).call()
+        assert at["Emission"].functions.sources(dep.addresses["Training"]).call() == 2
         out = brainnet("propose", "inference.committee_size", "3", *d, "--json", "-")
         assert out.returncode == 0, out.stderr
         info = json.loads(out.stdout)

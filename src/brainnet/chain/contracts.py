@@ -136,6 +136,9 @@ class Contracts:
             if "Emission" in addr else None
         self.governance = self.w3.eth.contract(address=addr["Governance"], abi=artifacts["Governance"].abi) \
             if "Governance" in addr else None
+        # Training: read by `brainnet params` and governance (its own events: chain.training)
+        self.training = self.w3.eth.contract(address=addr["Training"], abi=artifacts["Training"].abi) \
+            if "Training" in addr else None
         self.committee_size = deployment.params.committee_size
         self._topics = {}
         for contract in self._all():
@@ -147,7 +150,7 @@ class Contracts:
         return [c for c in (self.token, self.registry, self.inference, self.emission, self.governance) if c is not None]
 
     def by_name(self, name: str):
-        """The bound contract called `name` (Token, Registry, Inference, Emission, Governance)."""
+        """The bound contract called `name` (Token, Registry, Inference, Training, Emission, Governance)."""
         contract = getattr(self, name.lower(), None)
         if contract is None:
             raise ConfigError(f"this deployment has no {name} contract; redeploy with a current brainnet")

@@ -125,8 +125,9 @@ def deploy(
     `models` maps a name to its weights' sha256 (an `exact` model) or to
     (weights sha256, tolerance in bits) (a `near` model).
 
-    Who holds what afterwards: Governance is the `governance` of Registry, Inference and
-    Emission (every parameter changes only by a proposal); Emission is the Token's only
+    Who holds what afterwards: Governance is the `governance` of Registry, Inference,
+    Training and Emission (every parameter changes only by a proposal); Inference and
+    Training report settled work to Emission, the Token's only
     minter. The deployer keeps the Registry's `owner` role, the bootstrap duties that
     are not parameters: registering models and authorizing protocol contracts.
     """
@@ -168,11 +169,14 @@ def deploy(
                       params.inference_weight_bps)
     call(emission, "Emission", "set_param", 2, int(inference, 16))       # Inference reports inference work
     call(inference, "Inference", "set_param", 10, int(emission, 16))     # ... to Emission
+    call(emission, "Emission", "set_param", 3, int(training, 16))        # Training reports training work
+    call(training, "Training", "set_param", 9, int(emission, 16))        # ... to Emission
     if params.slash_burn_bps:
         call(registry, "Registry", "set_param", 4, params.slash_burn_bps)
-    governance = create("Governance", token, [registry, inference, emission], params.proposal_threshold,
+    governance = create("Governance", token, [registry, inference, emission, training], params.proposal_threshold,
                         params.gov_quorum_bps, params.voting_period, params.timelock_blocks, params.grace_blocks)
-    for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission")):
+    for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission"),
+                          (training, "Training")):
         call(address, name, "set_governance", governance)
     call(token, "Token", "set_minter", emission)
     registered = {}

@@ -15,7 +15,7 @@ from brainnet.errors import ConfigError
 @dataclass(frozen=True)
 class Param:
     name: str           # what users call it: `brainnet propose inference.committee_size 7`
-    contract: str       # Registry | Inference | Emission | Governance
+    contract: str       # Registry | Inference | Training | Emission | Governance
     param_id: int       # the P_* constant of that contract
     getter: str | None  # view that reads it (None: a write-only action, e.g. adding a source)
     kind: str = "int"   # int | address | token (18 decimals) | bps
@@ -41,6 +41,15 @@ PARAMS: tuple[Param, ...] = (
     Param("inference.challenge_window", "Inference", 8, "challenge_window", "int", "blocks a settled result stays open to a challenge"),
     Param("inference.challenge_bond", "Inference", 9, "challenge_bond", "token", "bond a challenger posts"),
     Param("inference.emission", "Inference", 10, "emission", "address", "Emission contract told about settled work"),
+    Param("training.committee_size", "Training", 1, "committee_size", "int", "scoring committee K of a round; also resets the confirm quorum to K//2+1"),
+    Param("training.confirm_quorum", "Training", 2, "confirm_quorum", "int", "matching aggregate confirmations that record a version"),
+    Param("training.committee_bps", "Training", 3, "committee_bps", "bps", "share of a round's pool paid to the committee seats"),
+    Param("training.slash_bps", "Training", 4, "slash_bps", "bps", "share of stake slashed from no-show trainers and members"),
+    Param("training.fraud_slash_bps", "Training", 5, "fraud_slash_bps", "bps", "share of stake slashed by an upheld proof-of-training challenge"),
+    Param("training.challenge_window", "Training", 6, "challenge_window", "int", "blocks after a round's confirm deadline to challenge an update"),
+    Param("training.vote_window", "Training", 7, "vote_window", "int", "blocks the committee has to vote on a challenge"),
+    Param("training.challenge_bond", "Training", 8, "challenge_bond", "token", "bond a proof-of-training challenger posts"),
+    Param("training.emission", "Training", 9, "emission", "address", "Emission contract told about accepted updates"),
     Param("emission.inference_weight_bps", "Emission", 1, "inference_weight_bps", "bps", "inference pool share; training gets the rest"),
     Param("emission.add_inference_source", "Emission", 2, None, "address", "allow a contract to report inference work"),
     Param("emission.add_training_source", "Emission", 3, None, "address", "allow a contract to report training work"),
@@ -50,7 +59,7 @@ PARAMS: tuple[Param, ...] = (
     Param("governance.voting_period", "Governance", 3, "voting_period", "int", "blocks a vote stays open"),
     Param("governance.timelock_blocks", "Governance", 4, "timelock_blocks", "int", "blocks between the vote's end and execution"),
     Param("governance.grace_blocks", "Governance", 5, "grace_blocks", "int", "blocks a passed proposal stays executable"),
-    Param("governance.add_target", "Governance", 6, None, "address", "let proposals change another contract (e.g. Training)"),
+    Param("governance.add_target", "Governance", 6, None, "address", "let proposals change another contract (e.g. DataMarket)"),
     Param("governance.remove_target", "Governance", 7, None, "address", "stop proposals changing a contract"),
 )
 # fixed at deployment, shown by `brainnet params` but no proposal changes them

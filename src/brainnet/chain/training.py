@@ -53,6 +53,8 @@ class RoundView:
     aggregator: str
     closed: bool
     new_version: int
+    committee_size: int = 0           # K and quorum the round was opened with
+    confirm_quorum: int = 0
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def _proposal(contracts, proposal_id: int) -> dict:
         raise ConfigError(f"there is no proposal {proposal_id}; proposals so far: {g.functions.proposal_count().call()}")
     p = g.functions.proposals(proposal_id).call()
     names = {c.address: n for n, c in (("Registry", contracts.registry), ("Inference", contracts.inference),
-                                      ("Emission", contracts.emission), ("Governance", contracts.governance))}
+                                      ("Emission", contracts.emission), ("Governance", contracts.governance),
+                                      ("Training", contracts.training)) if c is not None}
     contract = names.get(p[1], p[1])
     name = next((x.name for x in PARAMS if x.contract == contract and x.param_id == p[2]), f"{contract}#{p[2]}")
     return {"proposal_id": proposal_id, "state": STATES[state], "proposer": p[0], "target": p[1], "param": name,
