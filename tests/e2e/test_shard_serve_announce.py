@@ -8,7 +8,7 @@ import hashlib
 from brainnet.chain import TOKEN, Contracts, DeployParams, deploy, open_backend
 from brainnet.node.keys import load_key, new_key
 from brainnet.protocol import keccak
-from brainnet.shard.server import ShardServer
+from brainnet.node.shard_server import ShardServer
 
 
 def test_serve_announces_its_blocks_in_the_registry(tmp_path, monkeypatch):

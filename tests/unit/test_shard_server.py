@@ -11,7 +11,7 @@ from brainnet.node.api import serve_in_thread
 from brainnet.shard import codec
 from brainnet.shard.blocks import MiniLMTokenizer
 from brainnet.shard.client import LocalSequential, RemoteSequential, discover
-from brainnet.shard.server import ShardServer, create_app
+from brainnet.node.shard_server import ShardServer, create_app
 
 H = torch.randn(1, 5, 384)
 MASK = torch.ones(1, 5, dtype=torch.long)

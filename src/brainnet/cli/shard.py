@@ -50,7 +50,7 @@ def serve(
     import torch
 
     from brainnet.errors import ConfigError
-    from brainnet.shard.server import ShardServer, create_app
+    from brainnet.node.shard_server import ShardServer, create_app
 
     torch.set_num_threads(threads)
     from brainnet.shard.behaviours import apply_behaviour

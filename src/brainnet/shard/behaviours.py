@@ -8,7 +8,7 @@
   from the honest output: its SimHash lands tens of bits away, beyond any `near` tolerance,
   and the committee member who carried that route dissents and is slashed.
 
-`apply_behaviour(server, name)` wraps a `brainnet.shard.server.ShardServer` in place;
+`apply_behaviour(server, name)` wraps a `brainnet.node.shard_server.ShardServer` in place;
 `brainnet shard serve --behaviour corrupt` uses it.
 """
 from __future__ import annotations
