@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import boa
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import event as _event
 from hypothesis.control import currently_in_test_context
@@ -28,6 +29,16 @@ N_FEATURES = 6
 START = 100_000
 # a small pool of samples so that labels conflict and the model flips back and forth
 SAMPLES = [[0, 1], [0, 2], [1, 2], [3, 4], [3, 5], [4, 5], [0, 3], [2, 5], [], [0, 1, 2, 3, 4, 5]]
+
+@pytest.fixture(autouse=True)
+def _fresh_boa_env():
+    """Each test gets its own boa environment: boa's revert reports decode a contract's storage
+    from every key ever written at its address, and keys left there by another contract that an
+    earlier test deployed at the same address make that decoding crash (an order-dependent error
+    in the report, not in the contracts)."""
+    with boa.swap_env(boa.Env()):
+        yield
+
 
 _token = boa.load_partial(str(CONTRACTS / "Token.vy"))
 _market = boa.load_partial(str(CONTRACTS / "DataMarket.vy"))
