@@ -61,3 +61,21 @@ def test_e2e_table_renders_every_run(tmp_path):
 def test_missing_markers_say_what_to_do():
     with pytest.raises(ConfigError, match="markers"):
         readme_block("# no markers here\n")
+
+
+def test_gas_table_shows_training_and_governance_rows(tmp_path):
+    row = {"mean": 100, "max": 120, "n": 1, "chain": "anvil"}
+    report = {"per_op": {"commit": {**row, "brain": 45_700, "ratio_to_brain": 0.002}, "training_commit_update": row,
+                         "governance_vote": row, "training_round": {**row, "mean": 4_800_000, "max": 4_900_000}},
+              "per_task": {"k5": {"unbatched": {"mean": 900_000}, "batched": None},
+                           "training_round": {"mean": 4_800_000, "max": 4_900_000, "shape": {"trainers": 5, "committee": 3},
+                                              "what": "one round"},
+                           "governance_proposal": {"mean": 770_000, "max": 780_000, "shape": {"voters": 4},
+                                                   "what": "one change"}},
+              "notes": {"primary_chain": "anvil"}}
+    (tmp_path / "gas.json").write_text(json.dumps(report))
+    text = render(tmp_path)
+    assert "| training_commit_update | 100 | 120 |" in text and "| governance_vote | 100 | 120 |" in text
+    assert "| training round | 4,800,000 | 4,900,000 | trainers 5, committee 3 | one round |" in text
+    assert "| governance proposal | 770,000 | 780,000 | voters 4 | one change |" in text
+    assert "| K = 5 | 900,000 | — |" in text and "raining" not in text.split("Per settled task")[1].split("Per training")[0]

@@ -19,7 +19,15 @@ deployments (and near tasks on k5), settled with the batched calls: one `draw_ma
 of 16 tasks, one `commit_many` (a Merkle root) and one `reveal_many` (with proofs) per member
 for all of its tasks, `finalize_many` per chunk; requests stay one transaction per task (each
 comes from a client). The per-task figure is the gas of all those transactions over the tasks
-settled. There are no training-round or governance contracts yet: those operations are null.
+settled.
+
+Training rounds, governance proposals and emission claims (`bench/gas_rounds.py`): a training
+deployment (5 trainers, 3 more nodes, scoring committee 3) runs `tasks` rounds through every
+phase, a proposal challenge included, and its Governance passes `tasks` parameter changes;
+nodes of the k5 deployment claim their epochs' emission. Per-op rows are named `training_*`,
+`governance_*`, `emission_*`; `per_op.training_round` / `per_op.governance` (and
+`per_task.training_round` / `per_task.governance_proposal`, with their shape) are the totals
+per round and per parameter change.
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ from eth_account import Account
 from brainnet.chain import TOKEN, Contracts, DeployParams, deploy, open_backend
 from brainnet.chain.backends import Backend
 from brainnet.chain.contracts import Actor
+from brainnet.bench import gas_rounds
 from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result, reveal_path
 
 CHAINS = ("embedded", "anvil")
@@ -62,7 +71,6 @@ BATCHED_WHAT = ("{n} tasks in flight: requests (one tx each) + draw_many (chunks
                 "commit_many (Merkle root) and one reveal_many (with proofs) for all its tasks + finalize_many "
                 "(chunks of 16); gas of all these txs / tasks settled")
 GOAL_K11 = 500_000
-NO_CONTRACT = "no training or governance contracts exist yet: nothing to measure"
 
 ProgressFn = Callable[[str], None]
 
@@ -273,6 +281,16 @@ def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False
         round(statistics.fmean(len(v) for v in duties.values())))
 
 
+def _totals(s: Samples, key: str, runs: list[dict[str, int]], shape: dict[str, int]) -> None:
+    """Per-run totals of a multi-transaction operation (a training round, a proposal), by part."""
+    for parts in runs:
+        s.per_task.setdefault(key, []).append(sum(parts.values()))
+        for part, v in parts.items():
+            s.breakdown.setdefault(key, {}).setdefault(part, []).append(v)
+    for name, v in shape.items():
+        s.breakdown.setdefault(key + "_shape", {}).setdefault(name, []).append(v)
+
+
 def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, batch_tasks: int = 32) -> dict:
     """Run every scenario on one chain; raw gas samples per operation and per task."""
     s = Samples()
@@ -300,6 +318,8 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, ba
         for a in d5.nodes.values():
             if d5.c.claimable(a.address) > 0:
                 s.add("claim", a.claim().gas_used)
+        say(f"{chain}: emission claims")
+        gas_rounds.emission_claims(backend, d5.c, list(d5.nodes.values()), s.add)
         say(f"{chain}: k11 deployment")
         d11 = _setup(backend, s, DeployParams(committee_size=11, **{**base, "quorum": 6, "max_levels": 1}), 13, "k11")
         for _ in range(tasks):
@@ -311,6 +331,14 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, ba
         dc = _setup(backend, s, DeployParams(committee_size=5, **{**base, "challenge_window": 5}), 18, "ch")
         for _ in range(tasks):
             _task(dc, s, "challenge")
+        say(f"{chain}: training rounds")
+        rounds, world = gas_rounds.training_rounds(backend, s.add, tasks)
+        _totals(s, "training_round", rounds, {"trainers": gas_rounds.TRAINERS, "committee": gas_rounds.COMMITTEE,
+                                              "nodes": gas_rounds.TRAINERS + gas_rounds.VALIDATORS,
+                                              "rejected_updates": 1})
+        say(f"{chain}: governance")
+        proposals = gas_rounds.governance_proposals(backend, world.dep, s.add, tasks)
+        _totals(s, "governance_proposal", proposals, {"voters": gas_rounds.VOTERS + 1, "against": 1})
     finally:
         backend.close()
     return {"per_op": s.per_op, "per_task": s.per_task, "breakdown": s.breakdown, "txs": s.txs,
@@ -329,6 +357,20 @@ def _batched_entry(runs: dict[str, dict], primary: str, key: str) -> dict | None
     n = next(iter(shape.values()))["tasks_in_flight"] if shape else 0
     return {**main, "chain": primary if primary in by_chain else next(iter(by_chain)), "by_chain": by_chain,
             "breakdown_mean": breakdown, "shape": shape, "what": BATCHED_WHAT.format(n=n)}
+
+
+def _total_entry(runs: dict[str, dict], primary: str, key: str, what: str = "") -> dict | None:
+    """Stats of a per-run total (`_totals`) on every chain, with its mean breakdown and shape."""
+    by_chain = {ch: _stats(r["per_task"][key]) for ch, r in runs.items() if key in r["per_task"]}
+    if not by_chain:
+        return None
+    chain = primary if primary in by_chain else next(iter(by_chain))
+    breakdown = {ch: {part: round(statistics.fmean(v)) for part, v in r["breakdown"][key].items()}
+                 for ch, r in runs.items() if key in r["breakdown"]}
+    shape = {ch: {k: round(statistics.fmean(v)) for k, v in r["breakdown"][key + "_shape"].items()}
+             for ch, r in runs.items() if key + "_shape" in r["breakdown"]}
+    return {**by_chain[chain], "chain": chain, "by_chain": by_chain, "breakdown_mean": breakdown,
+            "shape": shape.get(chain, {}), "what": what}
 
 
 def _stats(values: list[int]) -> dict:
@@ -372,6 +414,7 @@ OP_NOTES = {
     "approve": "Token.approve (fresh allowance)",
     "transfer": "Token.transfer to a fresh address",
     "claim": "Inference.claim of accumulated rewards",
+    **gas_rounds.OP_NOTES,
 }
 
 BRAIN_COMPARABLE = {"commit": "commit", "reveal": "reveal", "reveal_near": "reveal"}
@@ -393,8 +436,12 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks:
             entry["brain"] = ref
             entry["ratio_to_brain"] = round(main["mean"] / ref, 3)
         per_op[op] = entry
-    per_op["training_round"] = None
-    per_op["governance"] = None
+    # the totals of a training round and of a parameter change (their parts are rows above)
+    for op, key in (("training_round", "training_round"), ("governance", "governance_proposal")):
+        entry = _total_entry(runs, primary, key)
+        per_op[op] = None if entry is None else {**{k: entry[k] for k in ("mean", "max", "min", "n", "chain",
+                                                                              "by_chain")},
+                                                 "note": OP_NOTES[op]}
 
     per_task: dict = {}
     for key in ("k5", "k11"):
@@ -424,6 +471,9 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks:
         per_task["k5_near"] = {"unbatched": {**near[primary], "chain": primary, "by_chain": near},
                                "batched": _batched_entry(runs, primary, "k5_near_batched")}
 
+    per_task["training_round"] = _total_entry(runs, primary, "training_round", gas_rounds.ROUND_WHAT)
+    per_task["governance_proposal"] = _total_entry(runs, primary, "governance_proposal", gas_rounds.PROPOSAL_WHAT)
+
     brain = dict(BRAIN_REFERENCE)
     brain["ratios"] = {
         "commit": per_op.get("commit", {}).get("ratio_to_brain") if per_op.get("commit") else None,
@@ -450,8 +500,8 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks:
             "source": "gasUsed of real transaction receipts; every chain runs the same scenarios in one run",
             "primary_chain": primary,
             "chains": list(runs),
-            "training_round": NO_CONTRACT,
-            "governance": NO_CONTRACT,
+            "training_round": "per_task.training_round: " + gas_rounds.ROUND_WHAT,
+            "governance": "per_task.governance_proposal: " + gas_rounds.PROPOSAL_WHAT,
             "batched": "per_task.*.batched: many tasks in flight, batched calls (see each entry's `what`); "
                        "per_op *_many are whole batch transactions, *_batch_per_task their share per task",
             "repeats": tasks,

@@ -81,6 +81,10 @@ def render_pipeline(p: dict | None) -> list[str]:
     return out + [""]
 
 
+# per_task entries that are totals of other operations, not inference tasks (bench/gas_rounds.py)
+TOTALS = {"training_round": "training round", "governance_proposal": "governance proposal"}
+
+
 def render_gas(g: dict | None) -> list[str]:
     out = ["### Gas from real receipts (`brainnet bench gas`)", ""]
     if g is None:
@@ -98,11 +102,20 @@ def render_gas(g: dict | None) -> list[str]:
     out += ["", "Per settled task (request + draw + K commits + K reveals + finalize):", ""]
     trows = []
     for key, row in g["per_task"].items():
+        if key in TOTALS:
+            continue
         un, ba = row.get("unbatched"), row.get("batched")
         trows.append([f"K = {key[1:].replace('_', ' (')}" + (")" if "_" in key else ""), _num((un or {}).get("mean")), _num((ba or {}).get("mean")),
                       _num(row.get("brain") or (un or {}).get("brain") or (g.get("brain_reference", {}).get("per_task_k11")
                                                                           if key == "k11" else None))])
     out += _table(["committee", "unbatched", "batched", "BRAIN"], trows)
+    totals = [(TOTALS[key], g["per_task"][key]) for key in TOTALS if g["per_task"].get(key)]
+    if totals:
+        out += ["", "Per training round and per governance parameter change (sum of their transactions):", ""]
+        out += _table(["operation", "mean", "max", "shape", "what"],
+                      [[name, _num(row.get("mean")), _num(row.get("max")),
+                        ", ".join(f"{k} {v}" for k, v in (row.get("shape") or {}).items()), row.get("what", "")]
+                       for name, row in totals], ["l", "r", "r", "l", "l"])
     return out + [""]
 
 

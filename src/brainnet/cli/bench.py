@@ -141,7 +141,9 @@ def gas(
     batch_tasks: int = typer.Option(32, min=0, max=64, help="Tasks in flight for the batched per-task figures "
                                                             "(0 = skip the batched runs)."),
 ) -> None:
-    """Gas per operation and per settled task (K = 5, K = 11) from real receipts, beside BRAIN's figures."""
+    """Gas per operation and per settled task (K = 5, K = 11) from real receipts, beside BRAIN's figures;
+    also every transaction of a training round (5 trainers, committee 3), of a governance parameter
+    change and of emission claims, with the totals per round and per change."""
     from brainnet.bench.gas import CHAINS, run_gas_bench
     from brainnet.errors import ConfigError
 
@@ -177,6 +179,11 @@ def _gas_summary(report: dict) -> None:
         u, b = report["per_task"][key]["unbatched"], report["per_task"][key]["batched"]
         batched = f"{b['mean']:,} gas" if b else "not measured (--batch-tasks 0)"
         console.print(f"per settled task {key}: unbatched {u['mean']:,} gas (max {u['max']:,}), batched {batched}")
+    for key, name in (("training_round", "per training round"), ("governance_proposal", "per parameter change")):
+        row = report["per_task"].get(key)
+        if row:
+            shape = ", ".join(f"{k} {v}" for k, v in row["shape"].items())
+            console.print(f"{name} ({shape}): {row['mean']:,} gas (max {row['max']:,})")
 
 
 @app.command("e2e")
