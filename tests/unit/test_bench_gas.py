@@ -17,7 +17,8 @@ ROUND_OPS = ("training_open_round", "training_commit_update", "training_draw_k3"
              "training_commit_confirm", "training_reveal_confirm", "training_finalize_aggregate", "training_challenge",
              "training_challenge_vote", "training_resolve_challenge", "training_claim", "governance_propose",
              "governance_vote", "governance_execute", "governance_cancel", "token_transfer_checkpoint",
-             "emission_claim_close", "training_round", "governance")
+             "emission_claim_close", "training_round", "governance", "datamarket_add_data",
+             "datamarket_add_data_update", "datamarket_refund", "datamarket_report", "datamarket_take")
 
 
 def test_gas_command_writes_report(tmp_path):

@@ -27,7 +27,8 @@ phase, a proposal challenge included, and its Governance passes `tasks` paramete
 nodes of the k5 deployment claim their epochs' emission. Per-op rows are named `training_*`,
 `governance_*`, `emission_*`; `per_op.training_round` / `per_op.governance` (and
 `per_task.training_round` / `per_task.governance_proposal`, with their shape) are the totals
-per round and per parameter change.
+per round and per parameter change. A DataMarket adds `datamarket_*` rows (deposit, refund,
+report, take).
 """
 from __future__ import annotations
 
@@ -339,6 +340,8 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, ba
         say(f"{chain}: governance")
         proposals = gas_rounds.governance_proposals(backend, world.dep, s.add, tasks)
         _totals(s, "governance_proposal", proposals, {"voters": gas_rounds.VOTERS + 1, "against": 1})
+        say(f"{chain}: data market")
+        gas_rounds.datamarket_rounds(backend, s.add, tasks)
     finally:
         backend.close()
     return {"per_op": s.per_op, "per_task": s.per_task, "breakdown": s.breakdown, "txs": s.txs,

@@ -20,17 +20,25 @@ seeded hashes, as in the inference scenarios (the contracts only ever see hashes
   holders that already hold tokens are recorded too (each writes a vote checkpoint).
 - `emission_claims`: on a deployment where tasks settled (the inference scenarios), mine
   to the end of the epoch and let every node claim each finished epoch it worked in.
+- `datamarket_rounds`: a DataMarket (perceptron over `MARKET_FEATURES` sparse binary features,
+  no refund wait, claim wait `CLAIM_WAIT` s) and its Token: a contributor adds a sample the
+  model agrees with and refunds it; another adds one it disagrees with (the model updates), a
+  third adds the correction (the model updates back), the first reports the bad sample, and
+  after the claim wait anyone takes what is left of the correction's deposit. Time is moved
+  by the chain's own controls (eth-tester's time travel, anvil's evm_increaseTime).
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from eth_account import Account
+from web3.logs import DISCARD
 
 from brainnet.chain import TOKEN, Contracts, DeployParams, deploy
 from brainnet.chain.backends import Backend
+from brainnet.chain.datamarket import DataMarketParams, MarketAccount, deploy_datamarket, deploy_token
 from brainnet.chain.params import lookup
-from brainnet.chain.signer import PendingTx, Receipt
+from brainnet.chain.signer import PendingTx, Receipt, Signer
 from brainnet.chain.training import TrainingActor, TrainingChain
 from brainnet.protocol.commitment import abi_encode, keccak
 from brainnet.protocol.training import CAP_TRAINING, confirm_commitment, scores_commitment, update_commitment
@@ -47,6 +55,9 @@ CAP_INFERENCE = 1
 VOTERS = 3                         # token holders besides the genesis holder
 VOTER_TOKENS = 1_000_000 * TOKEN
 GOV = {"voting_period": 6, "timelock_blocks": 2, "grace_blocks": 100}
+MARKET_FEATURES = 16
+CLAIM_WAIT = 100                   # seconds
+GOOD, BAD = [0, 1, 2, 3], [4, 5, 6, 7]    # active feature indices of two samples
 
 Record = Callable[[str, int], int]          # (op, gas) -> gas; `gas.Samples.add`
 
@@ -90,6 +101,11 @@ OP_NOTES = {
                                  "(a vote checkpoint written for each)",
     "emission_claim_close": "Emission.claim of one finished epoch, the first claim of it (mints its pools)",
     "emission_claim": "Emission.claim of one finished epoch whose pools are already minted",
+    "datamarket_add_data": f"DataMarket.add_data, {len(GOOD)} active features, the model agrees (no update)",
+    "datamarket_add_data_update": f"DataMarket.add_data, {len(GOOD)} active features, the perceptron updates",
+    "datamarket_refund": "DataMarket.refund of a sample the model agrees with (deposit back)",
+    "datamarket_report": "DataMarket.report of a sample the model disagrees with (reporter takes its share)",
+    "datamarket_take": "DataMarket.take of what is left of a deposit after the claim wait",
 }
 
 
@@ -268,5 +284,47 @@ def emission_claims(backend: Backend, c: Contracts, actors: list, record: Record
     return claims
 
 
-__all__ = ["OP_NOTES", "PROPOSAL_WHAT", "ROUND_PARTS", "ROUND_WHAT", "emission_claims", "governance_proposals",
+def advance_time(backend: Backend, seconds: int) -> None:
+    """Mine one block `seconds` after the latest one."""
+    if backend.name == "embedded":
+        latest = backend.w3.eth.get_block("latest")["timestamp"]
+        backend.tester.time_travel(latest + seconds)
+    else:
+        backend.w3.provider.make_request("evm_increaseTime", [seconds])
+        backend.mine(1)
+
+
+def datamarket_rounds(backend: Backend, record: Record, repeats: int) -> None:
+    """Deposit, refund, report and take on a fresh DataMarket, `repeats` times (module docstring)."""
+    names = ("good", "bad", "fix")
+    accounts = {n: Account.from_key(keccak(n.encode() + b"brainnet.bench.gas/market")) for n in names}
+    funder = backend.funder
+    for a in accounts.values():
+        Signer(backend.w3, funder).transfer_eth(a.address, NODE_ETH)
+    token = deploy_token(backend, [a.address for a in accounts.values()], [1_000 * TOKEN] * len(names), funder)
+    market = deploy_datamarket(backend, token, DataMarketParams(n_features=MARKET_FEATURES, refund_wait=0,
+                                                               claim_wait=CLAIM_WAIT), deployer=funder)
+    m = {n: MarketAccount(backend, market, token, a) for n, a in accounts.items()}
+    for acc in m.values():
+        acc.approve()
+
+    def added(receipt: Receipt) -> int:
+        ev = m["good"].market.events.DataAdded().process_receipt({"logs": receipt.logs}, errors=DISCARD)[0]["args"]
+        record("datamarket_add_data_update" if ev["model_updated"] else "datamarket_add_data", receipt.gas_used)
+        return ev["id"]
+
+    for _ in range(repeats):
+        advance_time(backend, 1)                      # a deposit needs a second since the last update
+        cid = added(m["good"].add_data(GOOD, 0))
+        record("datamarket_refund", m["good"].refund(cid, GOOD).gas_used)
+        advance_time(backend, 1)
+        bad = added(m["bad"].add_data(BAD, 1))        # the model said 0: it updates towards 1
+        advance_time(backend, 1)
+        fix = added(m["fix"].add_data(BAD, 0))        # ... and back
+        record("datamarket_report", m["good"].report(bad, BAD).gas_used)
+        advance_time(backend, CLAIM_WAIT)
+        record("datamarket_take", m["good"].take(fix).gas_used)
+
+
+__all__ = ["OP_NOTES", "advance_time", "datamarket_rounds", "PROPOSAL_WHAT", "ROUND_PARTS", "ROUND_WHAT", "emission_claims", "governance_proposals",
            "training_rounds"]
