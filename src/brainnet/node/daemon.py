@@ -24,7 +24,8 @@ sha256(output)) and reveal both (`reveal_near`).
 Batching (`batch=True`, the default; `brainnet node start --no-batch` turns it off): each
 `step()` collects what is due across all tasks and sends one `draw_many`, one `commit_many`,
 one `reveal_many` (and `reveal_near_many`) and one `finalize_many`, in chunks that fit the
-per-transaction gas cap. Journal entries are still written before the batch is sent. If a
+per-transaction gas cap (sized by each task's own committee, read from the chain: a vote that
+changes K reshapes only later tasks). Journal entries are still written before the batch is sent. If a
 batch reverts (a window closed for one of its tasks), its tasks are retried one by one.
 `lazy` nodes send their (doomed) commits and reveals one by one.
 """
@@ -96,6 +97,7 @@ class TrackedTask:
     reveals: int = 0
     challenge_deadline: int | None = None   # set while the result is provisional
     commit_tx: str | None = None         # transaction of this node's commit (its batch's Merkle tree)
+    level_sizes: dict[int, int] = field(default_factory=dict)   # level -> members, read from the chain once
 
 
 @dataclass
@@ -311,8 +313,14 @@ class NodeDaemon:
         return self._send(receipt)
 
     # ------------------------------------------------------------ batches
-    def _level_size(self, level: int) -> int:
-        return (self.c.committee_size + 1) * 2**level - 1
+    def _level_size(self, task: TrackedTask, level: int) -> int:
+        """Members of `level` of `task`, on the task's own terms: the K it was requested under
+        (`Inference.task_level_size`), not the deployment's K, which a governance vote may have
+        changed since; read once per task and level."""
+        size = task.level_sizes.get(level)
+        if size is None:
+            size = task.level_sizes[level] = self.c.task_level_size(task.task_id, level)
+        return size
 
     def _groups(self, tasks: list[TrackedTask], weight: Callable[[TrackedTask], int]) -> list[list[TrackedTask]]:
         """Chunks of at most BATCH_TASKS tasks and BATCH_MEMBERS summed weight."""
@@ -339,7 +347,7 @@ class NodeDaemon:
     def _flush(self, p: PendingBatch) -> int:
         """Send what `step()` collected: one transaction per kind and chunk."""
         sent = 0
-        for group in self._groups(p.draws, lambda t: self._level_size(t.level)):
+        for group in self._groups(p.draws, lambda t: self._level_size(t, t.level)):
             sent += self._try("draw_many", lambda g=group: self._send_draws(g))
         for group in self._groups([c[0] for c in p.commits], lambda t: 1):
             rows = [c for c in p.commits if c[0] in group]
@@ -349,7 +357,7 @@ class NodeDaemon:
         for rows in (exact, near):
             for group in self._groups([r[0] for r in rows], lambda t: 1):
                 sent += self._send_reveals([r for r in rows if r[0] in group])
-        for group in self._groups(p.finalizes, lambda t: sum(self._level_size(lv) for lv in range(t.level + 1))):
+        for group in self._groups(p.finalizes, lambda t: sum(self._level_size(t, lv) for lv in range(t.level + 1))):
             sent += self._try("finalize_many", lambda g=group: self._send_finalizes(g))
         return sent
 
