@@ -87,18 +87,14 @@ class TaskRun:
     fee: int
 
 
-@dataclass
-class World:
-    token: object
-    registry: object
-    inference: object
-    owner: object             # deployer of everything, minter, registry owner
-    treasury: object
-    requester: object
-    nodes: list = field(default_factory=list)
-    accounts: list = field(default_factory=list)
+class Holders:
+    """The accounts a world tracks (its invariants sum their balances) and its clock. Mixed
+    into the worlds' dataclasses (`World`, `training_world.TrainingWorld`), which give it
+    `token`, `owner` (the Token's minter) and `accounts`."""
 
-    # ------------------------------------------------------------ accounts
+    token: object
+    owner: object
+    accounts: list
 
     def fund(self, account, amount: int) -> None:
         self.token.mint(account, amount, sender=self.owner)
@@ -114,6 +110,24 @@ class World:
         if funds:
             self.fund(account, funds)
         return account
+
+    def travel_to(self, block: int) -> None:
+        """Mine empty blocks up to `block` (nothing when the chain is already there)."""
+        now = boa.env.evm.patch.block_number
+        if now < block:
+            boa.env.time_travel(blocks=block - now)
+
+
+@dataclass
+class World(Holders):
+    token: object
+    registry: object
+    inference: object
+    owner: object             # deployer of everything, minter, registry owner
+    treasury: object
+    requester: object
+    nodes: list = field(default_factory=list)
+    accounts: list = field(default_factory=list)
 
     # ------------------------------------------------------------ registry
 
@@ -161,14 +175,10 @@ class World:
         return self.inference.tasks(task_id)
 
     def past_commit_deadline(self, task_id: int) -> None:
-        self._travel_to(self.task(task_id).commit_deadline + 1)
+        self.travel_to(self.task(task_id).commit_deadline + 1)
 
     def past_reveal_deadline(self, task_id: int) -> None:
-        self._travel_to(self.task(task_id).reveal_deadline + 1)
-
-    def _travel_to(self, block: int) -> None:
-        if boa.env.evm.patch.block_number < block:
-            boa.env.time_travel(blocks=block - boa.env.evm.patch.block_number)
+        self.travel_to(self.task(task_id).reveal_deadline + 1)
 
     def run_task(
         self,

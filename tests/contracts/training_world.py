@@ -22,7 +22,7 @@ import pytest
 
 from brainnet.protocol import keccak
 from brainnet.protocol.training import confirm_commitment, scores_commitment, update_commitment
-from contract_world import CONTRACTS, E18, MIN_STAKE, MODEL, OTHER_MODEL, OTHER_WEIGHTS, WEIGHTS
+from contract_world import CONTRACTS, E18, MIN_STAKE, MODEL, OTHER_MODEL, OTHER_WEIGHTS, WEIGHTS, Holders
 
 GENESIS = 10_000_000 * E18
 COMMITTEE_SIZE = 5
@@ -55,7 +55,7 @@ def trace_hash_of(trainer, round_id: int) -> bytes:
 
 
 @dataclass
-class TrainingWorld:
+class TrainingWorld(Holders):
     token: object
     registry: object
     models: object
@@ -66,22 +66,7 @@ class TrainingWorld:
     trainers: list = field(default_factory=list)
     accounts: list = field(default_factory=list)
 
-    # ------------------------------------------------------------ accounts and nodes
-    def fund(self, account, amount: int) -> None:
-        self.token.mint(account, amount, sender=self.owner)
-        self.track(account)
-
-    def track(self, account) -> None:
-        if account not in self.accounts:
-            self.accounts.append(account)
-
-    def new_account(self, funds: int = 0):
-        account = boa.env.generate_address()
-        self.track(account)
-        if funds:
-            self.fund(account, funds)
-        return account
-
+    # ------------------------------------------------------------ nodes (accounts and clock: Holders)
     def register(self, stake: int, caps: int = 1, models=(MODEL,)):
         node = self.new_account(stake)
         self.token.approve(self.registry.address, stake, sender=node)
@@ -104,11 +89,6 @@ class TrainingWorld:
 
     def round(self, round_id: int):
         return self.training.rounds(round_id)
-
-    def travel_to(self, block: int) -> None:
-        now = boa.env.evm.patch.block_number
-        if now < block:
-            boa.env.time_travel(blocks=block - now)
 
     def draw(self, round_id: int) -> list:
         self.travel_to(self.round(round_id).seed_block + 1)
