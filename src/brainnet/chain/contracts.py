@@ -117,7 +117,45 @@ class Event:
     log_index: int
 
 
-class Contracts:
+def call_tx(fn) -> dict:
+    """The transaction fields of a bound contract call (`contract.functions.f(...)`), for `Signer`."""
+    return {"to": fn.address, "data": fn._encode_transaction_data()}
+
+
+class EventDecoder:
+    """Decodes receipt and `get_logs` logs of a set of bound contracts into `Event`s, matching
+    each log by its contract's address and its topic; logs of other contracts are skipped."""
+
+    _topics: dict
+
+    def _index_events(self, contracts: list) -> None:
+        self._topics = {}
+        for contract in contracts:
+            for item in contract.abi:
+                if item["type"] == "event":
+                    self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+
+    def decode(self, logs: list) -> list[Event]:
+        out = []
+        for log in logs:
+            if not log["topics"]:
+                continue
+            decoder = self._topics.get((log["address"].lower(), bytes(log["topics"][0])))
+            if decoder is None:
+                continue
+            ev = decoder.process_log(log)
+            out.append(Event(ev["event"], dict(ev["args"]), log["blockNumber"], log["transactionHash"].to_0x_hex(), log["logIndex"]))
+        return out
+
+    def event(self, receipt: Receipt, name: str) -> dict:
+        """The arguments of the first `name` event a mined transaction logged."""
+        for ev in self.decode(receipt.logs):
+            if ev.name == name:
+                return ev.args
+        raise ConfigError(f"transaction {receipt.tx_hash} logged no {name}; wrong contract address?")
+
+
+class Contracts(EventDecoder):
     def __init__(self, backend: Backend, deployment: Deployment):
         self.backend = backend
         self.w3: Web3 = backend.w3
@@ -140,11 +178,7 @@ class Contracts:
         self.training = self.w3.eth.contract(address=addr["Training"], abi=artifacts["Training"].abi) \
             if "Training" in addr else None
         self.committee_size = deployment.params.committee_size
-        self._topics = {}
-        for contract in self._all():
-            for item in contract.abi:
-                if item["type"] == "event":
-                    self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+        self._index_events(self._all())
 
     def _all(self) -> list:
         return [c for c in (self.token, self.registry, self.inference, self.emission, self.governance) if c is not None]
@@ -253,18 +287,6 @@ class Contracts:
         })
         return self.decode(logs)
 
-    def decode(self, logs: list) -> list[Event]:
-        out = []
-        for log in logs:
-            if not log["topics"]:
-                continue
-            decoder = self._topics.get((log["address"].lower(), bytes(log["topics"][0])))
-            if decoder is None:
-                continue
-            ev = decoder.process_log(log)
-            out.append(Event(ev["event"], dict(ev["args"]), log["blockNumber"], log["transactionHash"].to_0x_hex(), log["logIndex"]))
-        return out
-
     def as_(self, account: LocalAccount) -> "Actor":
         return Actor(self, Signer(self.w3, account))
 
@@ -278,7 +300,7 @@ class Actor:
         self.address = signer.address
 
     def _send(self, fn, label: str, gas: int = 2_000_000) -> Receipt:
-        return self.signer.send({"to": fn.address, "data": fn._encode_transaction_data()}, gas=gas, label=label)
+        return self.signer.send(call_tx(fn), gas=gas, label=label)
 
     # token
     def approve(self, spender: str, amount: int) -> Receipt:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
-from web3.utils import event_abi_to_log_topic
 
 from brainnet.chain.backends import Backend
 from brainnet.chain.compile import compile_all
-from brainnet.chain.contracts import Event
+from brainnet.chain.contracts import EventDecoder, call_tx
 from brainnet.chain.deploy import Deployment
 from brainnet.chain.signer import PendingTx, Receipt, Signer
 from brainnet.errors import ConfigError
@@ -79,7 +78,7 @@ class VersionView:
     block: int
 
 
-class TrainingChain:
+class TrainingChain(EventDecoder):
     def __init__(self, backend: Backend, deployment: Deployment):
         self.backend = backend
         self.w3 = backend.w3
@@ -92,11 +91,7 @@ class TrainingChain:
         self.registry = self.w3.eth.contract(address=addr["Registry"], abi=artifacts["Registry"].abi)
         self.models = self.w3.eth.contract(address=addr["Models"], abi=artifacts["Models"].abi)
         self.training = self.w3.eth.contract(address=addr["Training"], abi=artifacts["Training"].abi)
-        self._topics = {}
-        for contract in (self.token, self.registry, self.models, self.training):
-            for item in contract.abi:
-                if item["type"] == "event":
-                    self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+        self._index_events([self.token, self.registry, self.models, self.training])
 
     # ------------------------------------------------------------ views
     def block_number(self) -> int:
@@ -136,26 +131,7 @@ class TrainingChain:
             v = out[-1].parent
         return out
 
-    # ------------------------------------------------------------ events
-    def decode(self, logs: list) -> list[Event]:
-        out = []
-        for log in logs:
-            if not log["topics"]:
-                continue
-            decoder = self._topics.get((log["address"].lower(), bytes(log["topics"][0])))
-            if decoder is None:
-                continue
-            ev = decoder.process_log(log)
-            out.append(Event(ev["event"], dict(ev["args"]), log["blockNumber"], log["transactionHash"].to_0x_hex(),
-                             log["logIndex"]))
-        return out
-
-    def event(self, receipt: Receipt, name: str) -> dict:
-        for ev in self.decode(receipt.logs):
-            if ev.name == name:
-                return ev.args
-        raise ConfigError(f"transaction {receipt.tx_hash} logged no {name}; wrong contract address?")
-
+    # ------------------------------------------------------------ events: EventDecoder.decode / .event
     def as_(self, account: LocalAccount) -> "TrainingActor":
         return TrainingActor(self, Signer(self.w3, account))
 
@@ -169,7 +145,7 @@ class TrainingActor:
         self.address = signer.address
 
     def nowait(self, fn, label: str, gas: int = 1_000_000) -> PendingTx:
-        return self.signer.send_nowait({"to": fn.address, "data": fn._encode_transaction_data()}, gas=gas, label=label)
+        return self.signer.send_nowait(call_tx(fn), gas=gas, label=label)
 
     def send(self, fn, label: str, gas: int = 1_000_000) -> Receipt:
         return self.nowait(fn, label, gas).wait()
