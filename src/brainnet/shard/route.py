@@ -37,7 +37,7 @@ from __future__ import annotations
 import heapq
 import random
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypedDict, Unpack
 
 from brainnet.errors import BrainnetError
 
@@ -115,10 +115,18 @@ class CostModel:
                 + node.ping_ms / 1000.0 + self.hop_overhead)
 
 
-def hop_cost(node: Announcement, a: int, b: int, *, tokens: int = 1, activation_bytes: int = 0,
-             bandwidth: float = DEFAULT_BANDWIDTH, hop_overhead: float = 0.0) -> float:
+class CostArgs(TypedDict, total=False):
+    """The keyword arguments every planner takes to price hops: `CostModel`'s fields
+    (`plan(nodes, n, tokens=128, activation_bytes=...)`); any left out take CostModel's default."""
+    tokens: int
+    activation_bytes: int
+    bandwidth: float
+    hop_overhead: float
+
+
+def hop_cost(node: Announcement, a: int, b: int, **costs: Unpack[CostArgs]) -> float:
     """Seconds to run blocks [a, b) on `node` (see the module docstring)."""
-    return CostModel(tokens, activation_bytes, bandwidth, hop_overhead).hop(node, a, b)
+    return CostModel(**costs).hop(node, a, b)
 
 
 def _usable(nodes: Iterable[Announcement], n_blocks: int, exclude: Iterable[str]) -> list[Announcement]:
@@ -159,23 +167,21 @@ def plan(
     n_blocks: int,
     from_block: int = 0,
     *,
-    tokens: int = 1,
-    activation_bytes: int = 0,
-    bandwidth: float = DEFAULT_BANDWIDTH,
-    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
     through: str | None = None,
+    **costs: Unpack[CostArgs],
 ) -> Route:
     """The cheapest chain of hops covering blocks [from_block, n_blocks) (Dijkstra).
 
     `exclude`: node ids not to use (failed nodes, nodes of other routes).
     `through`: a node id the route must use (for at least one hop), or None.
+    `costs`: tokens, activation_bytes, bandwidth, hop_overhead (`CostArgs`).
     Raises `RouteError` when no chain covers the span. Ties are broken deterministically
     (by node id), so every party that plans from the same announcements gets the same route.
     """
     _check_span(n_blocks, from_block)
     usable = _usable(nodes, n_blocks, exclude)
-    cm = CostModel(tokens, activation_bytes, bandwidth, hop_overhead)
+    cm = CostModel(**costs)
     if through is not None and through not in {n.id for n in usable}:
         raise RouteError(f"node {through} must be on the route but is not announced (or is excluded)")
     # state: (boundary, passed `through` yet); without `through` every state counts as passed
@@ -207,8 +213,7 @@ def plan(
     if goal not in done:
         if through is not None:
             # raises the coverage error if the span is not covered at all
-            plan(nodes, n_blocks, from_block, tokens=tokens, activation_bytes=activation_bytes,
-                 bandwidth=bandwidth, hop_overhead=hop_overhead, exclude=exclude)
+            plan(nodes, n_blocks, from_block, exclude=exclude, **costs)
             raise RouteError(f"no chain covering blocks {from_block}..{n_blocks} can pass through node {through} "
                              "with the nodes left")
         raise _uncovered(usable, n_blocks, from_block)
@@ -234,17 +239,15 @@ def greedy_first_fit(
     n_blocks: int,
     from_block: int = 0,
     *,
-    tokens: int = 1,
-    activation_bytes: int = 0,
-    bandwidth: float = DEFAULT_BANDWIDTH,
-    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
+    **costs: Unpack[CostArgs],
 ) -> Route:
     """Baseline: from the current block, take the first announced node (in announcement
-    order) that serves it, run it to the end of its range, repeat. Ignores costs."""
+    order) that serves it, run it to the end of its range, repeat. Ignores costs when it
+    chooses; `costs` only price the hops it took."""
     _check_span(n_blocks, from_block)
     excluded = set(exclude)
-    cm = CostModel(tokens, activation_bytes, bandwidth, hop_overhead)
+    cm = CostModel(**costs)
     hops: list[Hop] = []
     a = from_block
     while a < n_blocks:
@@ -262,17 +265,15 @@ def brute_force(
     n_blocks: int,
     from_block: int = 0,
     *,
-    tokens: int = 1,
-    activation_bytes: int = 0,
-    bandwidth: float = DEFAULT_BANDWIDTH,
-    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
     through: str | None = None,
+    **costs: Unpack[CostArgs],
 ) -> Route:
-    """The cheapest route by enumerating every chain of hops (exponential: small cases only)."""
+    """The cheapest route by enumerating every chain of hops (exponential: small cases only);
+    the same arguments as `plan`."""
     _check_span(n_blocks, from_block)
     usable = _usable(nodes, n_blocks, exclude)
-    cm = CostModel(tokens, activation_bytes, bandwidth, hop_overhead)
+    cm = CostModel(**costs)
     best: list = [float("inf"), None]
 
     def walk(a: int, cost: float, hops: list[Hop]) -> None:
@@ -300,11 +301,8 @@ def k_disjoint_routes(
     n_blocks: int,
     k: int,
     *,
-    tokens: int = 1,
-    activation_bytes: int = 0,
-    bandwidth: float = DEFAULT_BANDWIDTH,
-    hop_overhead: float = 0.0,
     exclude: Iterable[str] = (),
+    **costs: Unpack[CostArgs],
 ) -> list[Route]:
     """k routes covering every block, over pairwise disjoint sets of nodes.
 
@@ -318,8 +316,7 @@ def k_disjoint_routes(
     routes: list[Route] = []
     for i in range(k):
         try:
-            route = plan(nodes, n_blocks, tokens=tokens, activation_bytes=activation_bytes,
-                         bandwidth=bandwidth, hop_overhead=hop_overhead, exclude=used)
+            route = plan(nodes, n_blocks, exclude=used, **costs)
         except RouteError as exc:
             raise RouteError(f"found only {i} of {k} routes over disjoint nodes ({exc}); "
                              "more shard nodes must announce, or verify with fewer routes") from None
