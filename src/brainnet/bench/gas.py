@@ -320,7 +320,7 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, ba
             if d5.c.claimable(a.address) > 0:
                 s.add("claim", a.claim().gas_used)
         say(f"{chain}: emission claims")
-        gas_rounds.emission_claims(backend, d5.c, list(d5.nodes.values()), s.add)
+        gas_rounds.emission_claims(backend, d5.c, list(d5.nodes.values()), s.add, limit=4 * tasks)
         say(f"{chain}: k11 deployment")
         d11 = _setup(backend, s, DeployParams(committee_size=11, **{**base, "quorum": 6, "max_levels": 1}), 13, "k11")
         for _ in range(tasks):
