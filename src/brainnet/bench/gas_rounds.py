@@ -242,7 +242,8 @@ def governance_proposals(backend: Backend, deployment, record: Record, proposals
     spec = lookup("inference.commit_window")
     out = []
     for i in range(proposals):
-        record("token_transfer_checkpoint", voters[i % VOTERS].transfer(voters[(i + 1) % VOTERS].address, TOKEN).gas_used)
+        sender, receiver = voters[i % VOTERS], voters[(i + 1) % VOTERS]
+        record("token_transfer_checkpoint", sender.transfer(receiver.address, TOKEN).gas_used)
         backend.mine(1)                                   # the snapshot is the block before the proposal
         pid, r = boss.propose(c.inference.address, spec.param_id, 30 + i)
         parts = {"propose": record("governance_propose", r.gas_used), "vote": 0}
@@ -329,5 +330,5 @@ def datamarket_rounds(backend: Backend, record: Record, repeats: int) -> None:
         record("datamarket_take", m["good"].take(fix).gas_used)
 
 
-__all__ = ["OP_NOTES", "advance_time", "datamarket_rounds", "PROPOSAL_WHAT", "ROUND_PARTS", "ROUND_WHAT", "emission_claims", "governance_proposals",
-           "training_rounds"]
+__all__ = ["OP_NOTES", "PROPOSAL_WHAT", "ROUND_PARTS", "ROUND_WHAT", "advance_time", "datamarket_rounds",
+           "emission_claims", "governance_proposals", "training_rounds"]
