@@ -11,11 +11,11 @@ from enum import IntFlag
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.utils import event_abi_to_log_topic
 
 from brainnet.chain.backends import Backend
 from brainnet.chain.compile import abi_hash, compile_all
 from brainnet.chain.deploy import Deployment
+from brainnet.chain.logs import Event, LogDecoder
 from brainnet.chain.signer import Receipt, Signer
 from brainnet.errors import ConfigError
 
@@ -108,15 +108,6 @@ class ShardView:
                             throughput=float(self.throughput), ping_ms=ping_ms)
 
 
-@dataclass(frozen=True)
-class Event:
-    name: str
-    args: dict
-    block: int
-    tx_hash: str
-    log_index: int
-
-
 class Contracts:
     def __init__(self, backend: Backend, deployment: Deployment):
         self.backend = backend
@@ -140,11 +131,7 @@ class Contracts:
         self.training = self.w3.eth.contract(address=addr["Training"], abi=artifacts["Training"].abi) \
             if "Training" in addr else None
         self.committee_size = deployment.params.committee_size
-        self._topics = {}
-        for contract in self._all():
-            for item in contract.abi:
-                if item["type"] == "event":
-                    self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+        self._logs = LogDecoder(self._all())
 
     def _all(self) -> list:
         return [c for c in (self.token, self.registry, self.inference, self.emission, self.governance) if c is not None]
@@ -254,31 +241,32 @@ class Contracts:
         return self.decode(logs)
 
     def decode(self, logs: list) -> list[Event]:
-        out = []
-        for log in logs:
-            if not log["topics"]:
-                continue
-            decoder = self._topics.get((log["address"].lower(), bytes(log["topics"][0])))
-            if decoder is None:
-                continue
-            ev = decoder.process_log(log)
-            out.append(Event(ev["event"], dict(ev["args"]), log["blockNumber"], log["transactionHash"].to_0x_hex(), log["logIndex"]))
-        return out
+        """The logs of brainnet contracts among `logs`, decoded (see `brainnet.chain.logs`)."""
+        return self._logs.decode(logs)
 
     def as_(self, account: LocalAccount) -> "Actor":
         return Actor(self, Signer(self.w3, account))
 
 
 class Actor:
-    """Transactions sent by one account."""
+    """Transactions sent by one account. Each method waits for its receipt; the actor that
+    `nowait()` returns sends the same transactions without waiting (its methods return a
+    `PendingTx`), so a caller can put several in one block and wait for them together.
+    Methods that read their own receipt (`request` returns the task id) need the waiting actor."""
 
-    def __init__(self, contracts: Contracts, signer: Signer):
+    def __init__(self, contracts: Contracts, signer: Signer, *, wait: bool = True):
         self.c = contracts
         self.signer = signer
         self.address = signer.address
+        self._wait = wait
+
+    def nowait(self) -> "Actor":
+        """The same account (same signer: nonces stay in order), sending without waiting."""
+        return Actor(self.c, self.signer, wait=False)
 
     def _send(self, fn, label: str, gas: int = 2_000_000) -> Receipt:
-        return self.signer.send({"to": fn.address, "data": fn._encode_transaction_data()}, gas=gas, label=label)
+        pending = self.signer.send_nowait({"to": fn.address, "data": fn._encode_transaction_data()}, gas=gas, label=label)
+        return pending.wait() if self._wait else pending
 
     # token
     def approve(self, spender: str, amount: int) -> Receipt:

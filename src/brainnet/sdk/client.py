@@ -79,6 +79,25 @@ class Client:
         self.address = account.address
         self.pump = pump            # in-process networks: advance nodes/chain while waiting
         self.gas_used = 0
+        self._http: httpx.Client | None = None          # one connection pool for uploads and fetches
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(timeout=10.0, follow_redirects=False)
+        return self._http
+
+    def close(self) -> None:
+        """Release the client's HTTP connections (the chain connection is the caller's)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
     def from_deployment(cls, deployment: str | Path | Deployment, *, key, password: str | None = None,
@@ -104,7 +123,7 @@ class Client:
             if not endpoint.startswith(("http://", "https://")) or endpoint in done:
                 continue
             try:
-                r = httpx.put(f"{endpoint}/blobs/{sha}", content=data, timeout=10)
+                r = self.http.put(f"{endpoint}/blobs/{sha}", content=data)
                 if r.status_code < 300:
                     done.append(endpoint)
                 else:
@@ -198,7 +217,7 @@ class Client:
         for m in agreeing:
             blob_hash = self.contracts.reveal_blob(task_id, m)
             try:
-                return fetch_blob(blob_hash.hex(), [self.contracts.node(m).endpoint], timeout=10.0)
+                return fetch_blob(blob_hash.hex(), [self.contracts.node(m).endpoint], timeout=10.0, client=self.http)
             except BlobError as exc:
                 errors.append(str(exc))
         raise BlobError(f"no agreeing member served its output of task {task_id}: {'; '.join(errors)}")
