@@ -21,6 +21,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.types import RPCEndpoint
 
 from brainnet.errors import ChainError, ConfigError
 from brainnet.paths import REPO_ROOT
@@ -81,7 +82,10 @@ class RpcBackend(Backend):
 
     def __init__(self, url: str, funder: LocalAccount | None = None):
         self.url = url
-        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
+        # web3 checks the chain id before every call and transaction (one extra eth_chainId
+        # round trip each); a chain's id does not change, so that answer is cached
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}, cache_allowed_requests=True,
+                               cacheable_requests={RPCEndpoint("eth_chainId")}))
         try:
             w3.eth.chain_id
         except Exception as exc:  # noqa: BLE001 - any transport error means unreachable

@@ -11,11 +11,11 @@ from enum import IntFlag
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.utils import event_abi_to_log_topic
 
 from brainnet.chain.backends import Backend
 from brainnet.chain.compile import abi_hash, compile_all
 from brainnet.chain.deploy import Deployment
+from brainnet.chain.logs import Event, LogDecoder
 from brainnet.chain.signer import Receipt, Signer
 from brainnet.errors import ConfigError
 
@@ -108,15 +108,6 @@ class ShardView:
                             throughput=float(self.throughput), ping_ms=ping_ms)
 
 
-@dataclass(frozen=True)
-class Event:
-    name: str
-    args: dict
-    block: int
-    tx_hash: str
-    log_index: int
-
-
 def call_tx(fn) -> dict:
     """The transaction fields of a bound contract call (`contract.functions.f(...)`), for `Signer`."""
     return {"to": fn.address, "data": fn._encode_transaction_data()}
@@ -124,28 +115,16 @@ def call_tx(fn) -> dict:
 
 class EventDecoder:
     """Decodes receipt and `get_logs` logs of a set of bound contracts into `Event`s, matching
-    each log by its contract's address and its topic; logs of other contracts are skipped."""
+    each log by its contract's address and its topic; logs of other contracts are skipped
+    (`brainnet.chain.logs` does the decoding)."""
 
-    _topics: dict
+    _logs: LogDecoder
 
     def _index_events(self, contracts: list) -> None:
-        self._topics = {}
-        for contract in contracts:
-            for item in contract.abi:
-                if item["type"] == "event":
-                    self._topics[(contract.address.lower(), event_abi_to_log_topic(item))] = contract.events[item["name"]]()
+        self._logs = LogDecoder(contracts)
 
     def decode(self, logs: list) -> list[Event]:
-        out = []
-        for log in logs:
-            if not log["topics"]:
-                continue
-            decoder = self._topics.get((log["address"].lower(), bytes(log["topics"][0])))
-            if decoder is None:
-                continue
-            ev = decoder.process_log(log)
-            out.append(Event(ev["event"], dict(ev["args"]), log["blockNumber"], log["transactionHash"].to_0x_hex(), log["logIndex"]))
-        return out
+        return self._logs.decode(logs)
 
     def event(self, receipt: Receipt, name: str) -> dict:
         """The arguments of the first `name` event a mined transaction logged."""
@@ -292,15 +271,24 @@ class Contracts(EventDecoder):
 
 
 class Actor:
-    """Transactions sent by one account."""
+    """Transactions sent by one account. Each method waits for its receipt; the actor that
+    `nowait()` returns sends the same transactions without waiting (its methods return a
+    `PendingTx`), so a caller can put several in one block and wait for them together.
+    Methods that read their own receipt (`request` returns the task id) need the waiting actor."""
 
-    def __init__(self, contracts: Contracts, signer: Signer):
+    def __init__(self, contracts: Contracts, signer: Signer, *, wait: bool = True):
         self.c = contracts
         self.signer = signer
         self.address = signer.address
+        self._wait = wait
+
+    def nowait(self) -> "Actor":
+        """The same account (same signer: nonces stay in order), sending without waiting."""
+        return Actor(self.c, self.signer, wait=False)
 
     def _send(self, fn, label: str, gas: int = 2_000_000) -> Receipt:
-        return self.signer.send(call_tx(fn), gas=gas, label=label)
+        pending = self.signer.send_nowait(call_tx(fn), gas=gas, label=label)
+        return pending.wait() if self._wait else pending
 
     # token
     def approve(self, spender: str, amount: int) -> Receipt:

@@ -96,5 +96,6 @@ def start(
         daemon.run_forever(poll_s=poll, stop=stop.is_set)
     finally:
         server.stop()
+        daemon.close()
         journal.close()
         console.print("node stopped")

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
+import httpx
 import numpy as np
 
 from brainnet.chain import Contracts, Event
@@ -128,12 +129,14 @@ class NodeDaemon:
     ):
         self.c = contracts
         self.actor = contracts.as_(account)
+        self.pipe = self.actor.nowait()                 # batches: sent together, then waited for
         self.address = account.address
         self.runtimes = runtimes                # model_id -> runtime (run, canonical)
         self.journal = journal
         self.store = store
         self.behaviour = Behaviour(behaviour)
-        self.fetch = fetch or (lambda sha, urls: fetch_blob(sha, urls, timeout=10.0))
+        self._http: httpx.Client | None = None         # one connection pool for every fetch
+        self.fetch = fetch or self._fetch
         self.keep_receipts = keep_receipts
         self.batch = batch
         self._pending: PendingBatch | None = None
@@ -142,6 +145,8 @@ class NodeDaemon:
         # batch's Merkle tree, rebuilt from the chain's events (so it survives a restart)
         self._leaves: dict[str, list[tuple[int, int, bytes]]] = {}
         self._gave_up: set[int] = set()
+        # members' endpoints (set at registration): read once, then kept up to date by events
+        self._endpoints: dict[str, str] = {}
         self.stats = NodeStats()
         last = journal.get_meta("last_block")
         start = contracts.deployment.deploy_block
@@ -185,6 +190,17 @@ class NodeDaemon:
                 self._note_error(f"unexpected: {exc!r}")
             time.sleep(poll_s)   # blocks come at the chain's pace; one look per poll is enough
 
+    def close(self) -> None:
+        """Release the HTTP connections the daemon opened (the journal is the caller's)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _fetch(self, sha: str, urls: list[str]) -> bytes:
+        if self._http is None:
+            self._http = httpx.Client(timeout=10.0, follow_redirects=False)
+        return fetch_blob(sha, urls, timeout=10.0, client=self._http)
+
     def _note_error(self, message: str) -> None:
         self.stats.errors += 1
         self.stats.last_error = message
@@ -193,6 +209,9 @@ class NodeDaemon:
     # ------------------------------------------------------------ events
     def _on_event(self, ev: Event) -> None:
         a = ev.args
+        if ev.name == "NodeRegistered":
+            self._endpoints[a["node"]] = a["endpoint"]
+            return
         if ev.name == "TaskRequested":
             if a["model_id"] in self.runtimes and a["task_id"] not in self.tasks:
                 self.tasks[a["task_id"]] = TrackedTask(a["task_id"], a["model_id"], a["input_hash"], a["input_uri"], a["seed_block"])
@@ -345,62 +364,94 @@ class NodeDaemon:
         return 0
 
     def _flush(self, p: PendingBatch) -> int:
-        """Send what `step()` collected: one transaction per kind and chunk."""
-        sent = 0
+        """Send what `step()` collected: one transaction per kind and chunk, all sent before
+        any is waited for (they touch different tasks, so they may share a block)."""
+        finish: list[tuple[str, Callable[[], int]]] = []
         for group in self._groups(p.draws, lambda t: self._level_size(t, t.level)):
-            sent += self._try("draw_many", lambda g=group: self._send_draws(g))
+            finish.append(("draw_many", self._send_draws(group)))
         for group in self._groups([c[0] for c in p.commits], lambda t: 1):
-            rows = [c for c in p.commits if c[0] in group]
-            sent += self._send_commits(rows)
+            finish.append(("commit_many", self._send_commits([c for c in p.commits if c[0] in group])))
         exact = [r for r in p.reveals if not self._is_near(r[0])]
         near = [r for r in p.reveals if self._is_near(r[0])]
         for rows in (exact, near):
             for group in self._groups([r[0] for r in rows], lambda t: 1):
-                sent += self._send_reveals([r for r in rows if r[0] in group])
+                finish.append(("reveal_many", self._send_reveals([r for r in rows if r[0] in group])))
         for group in self._groups(p.finalizes, lambda t: sum(self._level_size(t, lv) for lv in range(t.level + 1))):
-            sent += self._try("finalize_many", lambda g=group: self._send_finalizes(g))
-        return sent
+            finish.append(("finalize_many", self._send_finalizes(group)))
+        return sum(self._try(what, f) for what, f in finish)
 
-    def _send_draws(self, tasks: list[TrackedTask]) -> int:
-        if len(tasks) == 1:
-            self.stats.drawn += 1
-            return self._send(self.actor.draw(tasks[0].task_id))
-        receipt = self.actor.draw_many([t.task_id for t in tasks])
-        self.stats.drawn += sum(1 for e in self.c.decode(receipt.logs) if e.name == "CommitteeDrawn")
-        return self._send(receipt)
+    def _batch(self, what: str, send: Callable[[], object], done: Callable[[Receipt], int],
+               one_by_one: Callable[[], int] = lambda: 0) -> Callable[[], int]:
+        """Send one batch transaction now (`send` returns its PendingTx); the function returned
+        waits for it and calls `done(receipt)`, or `one_by_one()` if the batch reverted."""
+        try:
+            pending = send()
+        except ContractRevert as exc:
+            self._note_error(f"{what}: {exc}; one by one")
+            return one_by_one
+        except (BlobError, ModelError, ChainError) as exc:
+            self._note_error(f"{what}: {exc}")
+            return lambda: 0
 
-    def _send_finalizes(self, tasks: list[TrackedTask]) -> int:
-        if len(tasks) == 1:
-            self.stats.finalized += 1
-            return self._send(self.actor.finalize(tasks[0].task_id))
-        receipt = self.actor.finalize_many([t.task_id for t in tasks])
-        self.stats.finalized += sum(1 for e in self.c.decode(receipt.logs)
-                                    if e.name in ("TaskSettled", "TaskRefunded", "TaskEscalated", "TaskProvisional"))
-        return self._send(receipt)
-
-    def _send_commits(self, rows: list[tuple[TrackedTask, bytes, object]]) -> int:
-        if len(rows) > 1:
+        def finish() -> int:
             try:
-                receipt = self.actor.commit_many([t.task_id for t, _, _ in rows], [v for _, v, _ in rows])
+                receipt = pending.wait()
             except ContractRevert as exc:
-                self._note_error(f"commit_many: {exc}; committing one by one")
-            else:
-                for t, _, _ in rows:
+                self._note_error(f"{what}: {exc}; one by one")
+                return one_by_one()
+            return done(receipt)
+        return finish
+
+    def _send_draws(self, tasks: list[TrackedTask]) -> Callable[[], int]:
+        if len(tasks) == 1:
+            def drawn(receipt: Receipt) -> int:
+                self.stats.drawn += 1
+                return self._send(receipt)
+            return self._batch("draw", lambda: self.pipe.draw(tasks[0].task_id), drawn)
+
+        def drawn_many(receipt: Receipt) -> int:
+            self.stats.drawn += sum(1 for e in self.c.decode(receipt.logs) if e.name == "CommitteeDrawn")
+            return self._send(receipt)
+        return self._batch("draw_many", lambda: self.pipe.draw_many([t.task_id for t in tasks]), drawn_many)
+
+    def _send_finalizes(self, tasks: list[TrackedTask]) -> Callable[[], int]:
+        if len(tasks) == 1:
+            def finalized(receipt: Receipt) -> int:
+                self.stats.finalized += 1
+                return self._send(receipt)
+            return self._batch("finalize", lambda: self.pipe.finalize(tasks[0].task_id), finalized)
+
+        def finalized_many(receipt: Receipt) -> int:
+            self.stats.finalized += sum(1 for e in self.c.decode(receipt.logs)
+                                        if e.name in ("TaskSettled", "TaskRefunded", "TaskEscalated", "TaskProvisional"))
+            return self._send(receipt)
+        return self._batch("finalize_many", lambda: self.pipe.finalize_many([t.task_id for t in tasks]), finalized_many)
+
+    def _send_commits(self, rows: list[tuple[TrackedTask, bytes, object]]) -> Callable[[], int]:
+        def one_by_one() -> int:
+            sent = 0
+            for t, value, _entry in rows:
+                def one(t=t, value=value) -> int:
+                    if self.c.commitment(t.task_id, self.address) != bytes(32):    # an earlier batch made it
+                        self.journal.mark_committed(t.task_id, "recovered")
+                        return 0
+                    receipt = self.actor.commit(t.task_id, value)
                     self.journal.mark_committed(t.task_id, receipt.tx_hash)
-                self.stats.committed += len(rows)
-                return self._send(receipt)
-        sent = 0
-        for t, value, _entry in rows:
-            def one(t=t, value=value) -> int:
-                if self.c.commitment(t.task_id, self.address) != bytes(32):    # an earlier batch made it
-                    self.journal.mark_committed(t.task_id, "recovered")
-                    return 0
-                receipt = self.actor.commit(t.task_id, value)
+                    self.stats.committed += 1
+                    return self._send(receipt)
+                sent += self._try(f"task {t.task_id}", one)
+            return sent
+        if len(rows) == 1:
+            return one_by_one
+
+        def committed(receipt: Receipt) -> int:
+            for t, _, _ in rows:
                 self.journal.mark_committed(t.task_id, receipt.tx_hash)
-                self.stats.committed += 1
-                return self._send(receipt)
-            sent += self._try(f"task {t.task_id}", one)
-        return sent
+            self.stats.committed += len(rows)
+            return self._send(receipt)
+        return self._batch("commit_many", lambda: self.pipe.commit_many([t.task_id for t, _, _ in rows],
+                                                                       [v for _, v, _ in rows]),
+                           committed, one_by_one)
 
     def _forget_leaves(self, tx_hash: str | None) -> None:
         """Drop a commit batch's leaves once none of its tasks is open any more."""
@@ -415,7 +466,9 @@ class NodeDaemon:
         ids = [r[1] for r in rows]
         return reveal_path([r[2] for r in rows], ids.index(task.task_id))
 
-    def _reveal_batch(self, rows: list[tuple[TrackedTask, object]]) -> Receipt:
+    def _reveal_batch(self, rows: list[tuple[TrackedTask, object]], actor=None):
+        """Reveal `rows` in one transaction (a receipt; with `actor=self.pipe`, a PendingTx)."""
+        actor = actor or self.actor
         ids = [t.task_id for t, _ in rows]
         paths, proofs = [], []
         for t, _ in rows:
@@ -424,36 +477,36 @@ class NodeDaemon:
             proofs.extend(proof)
         if self._is_near(rows[0][0]):
             fps = [self._fingerprint(t, e.canonical) for t, e in rows]
-            return self.actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
-                                               [e.salt for _, e in rows], paths, proofs)
-        return self.actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs)
+            return actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
+                                          [e.salt for _, e in rows], paths, proofs)
+        return actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs)
 
-    def _send_reveals(self, rows: list[tuple[TrackedTask, object]]) -> int:
-        if len(rows) > 1:
-            try:
-                receipt = self._reveal_batch(rows)
-            except ContractRevert as exc:
-                self._note_error(f"reveal_many: {exc}; revealing one by one")
-            else:
-                for t, _ in rows:
+    def _send_reveals(self, rows: list[tuple[TrackedTask, object]]) -> Callable[[], int]:
+        def one_by_one() -> int:
+            sent = 0
+            for t, entry in rows:
+                def one(t=t, entry=entry) -> int:
+                    try:
+                        receipt = self._reveal_batch([(t, entry)])
+                    except ContractRevert:
+                        if self.c.revealed_result(t.task_id, self.address) is None:
+                            raise
+                        self.journal.mark_revealed(t.task_id, "recovered")
+                        return 0
                     self.journal.mark_revealed(t.task_id, receipt.tx_hash)
-                self.stats.revealed += len(rows)
-                return self._send(receipt)
-        sent = 0
-        for t, entry in rows:
-            def one(t=t, entry=entry) -> int:
-                try:
-                    receipt = self._reveal_batch([(t, entry)])
-                except ContractRevert:
-                    if self.c.revealed_result(t.task_id, self.address) is None:
-                        raise
-                    self.journal.mark_revealed(t.task_id, "recovered")
-                    return 0
+                    self.stats.revealed += 1
+                    return self._send(receipt)
+                sent += self._try(f"task {t.task_id}", one)
+            return sent
+        if len(rows) == 1:
+            return one_by_one
+
+        def revealed(receipt: Receipt) -> int:
+            for t, _ in rows:
                 self.journal.mark_revealed(t.task_id, receipt.tx_hash)
-                self.stats.revealed += 1
-                return self._send(receipt)
-            sent += self._try(f"task {t.task_id}", one)
-        return sent
+            self.stats.revealed += len(rows)
+            return self._send(receipt)
+        return self._batch("reveal_many", lambda: self._reveal_batch(rows, self.pipe), revealed, one_by_one)
 
     def _is_near(self, task: TrackedTask) -> bool:
         return getattr(self.runtimes[task.model_id], "agreement", "exact") == "near"
@@ -516,7 +569,9 @@ class NodeDaemon:
         urls = [u for u in task.input_uri.split() if u.startswith(("http://", "https://"))]
         for member in task.members or []:
             if member != self.address:
-                endpoint = self.c.node(member).endpoint
+                endpoint = self._endpoints.get(member)
+                if endpoint is None:
+                    endpoint = self._endpoints[member] = self.c.node(member).endpoint
                 if endpoint and endpoint not in urls:
                     urls.append(endpoint)
         return urls

@@ -22,13 +22,14 @@ import numpy as np
 
 from brainnet.chain import TOKEN, Contracts, Deployment, Status, open_backend
 from brainnet.chain.backends import Backend
-from brainnet.errors import BlobError, ConfigError, ContractRevert, TaskFailed
+from brainnet.errors import BlobError, BrainnetError, ConfigError, ContractRevert, TaskFailed
 from brainnet.models import get_model
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.keys import load_key
 from brainnet.protocol.escalation import EXACT, agree
 
 DEFAULT_FEE = 10 * TOKEN
+SERVING_TTL_S = 30.0               # how long the list of nodes to upload inputs to is reused
 
 
 @dataclass
@@ -79,6 +80,27 @@ class Client:
         self.address = account.address
         self.pump = pump            # in-process networks: advance nodes/chain while waiting
         self.gas_used = 0
+        self._http: httpx.Client | None = None          # one connection pool for uploads and fetches
+        self._serving_cache: dict[bytes, tuple[float, list[str]]] = {}
+        self._allowance = 0                               # Inference's allowance, as last seen minus fees spent
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(timeout=10.0, follow_redirects=False)
+        return self._http
+
+    def close(self) -> None:
+        """Release the client's HTTP connections (the chain connection is the caller's)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
     def from_deployment(cls, deployment: str | Path | Deployment, *, key, password: str | None = None,
@@ -95,37 +117,64 @@ class Client:
         return cls(Contracts(backend, dep), key, pump=pump)
 
     # ------------------------------------------------------------ submit
-    def upload(self, data: bytes, model_id: bytes, copies: int = 3) -> list[str]:
-        """PUT the input into up to `copies` serving nodes' blob stores; returns their base URLs."""
-        sha = hashlib.sha256(data).hexdigest()
-        done, errors = [], []
+    def _serving(self, model_id: bytes, fresh: bool = False) -> list[str]:
+        """HTTP endpoints of the nodes serving `model_id`, read from the chain at most every
+        SERVING_TTL_S seconds (or now, with `fresh`)."""
+        now = time.monotonic()
+        hit = self._serving_cache.get(model_id)
+        if hit is not None and not fresh and now - hit[0] < SERVING_TTL_S:
+            return hit[1]
+        endpoints: list[str] = []
         for node in self.contracts.active_nodes(model_id):
             endpoint = self.contracts.node(node).endpoint
-            if not endpoint.startswith(("http://", "https://")) or endpoint in done:
-                continue
-            try:
-                r = httpx.put(f"{endpoint}/blobs/{sha}", content=data, timeout=10)
-                if r.status_code < 300:
-                    done.append(endpoint)
-                else:
-                    errors.append(f"{endpoint}: HTTP {r.status_code} {r.text[:80]}")
-            except httpx.HTTPError as exc:
-                errors.append(f"{endpoint}: {exc}")
-            if len(done) >= copies:
-                break
-        if not done:
-            raise BlobError(f"could not upload the input to any node ({'; '.join(errors) or 'no node has an endpoint'})")
-        return done
+            if endpoint.startswith(("http://", "https://")) and endpoint not in endpoints:
+                endpoints.append(endpoint)
+        self._serving_cache[model_id] = (now, endpoints)
+        return endpoints
+
+    def upload(self, data: bytes, model_id: bytes, copies: int = 3) -> list[str]:
+        """PUT the input into up to `copies` serving nodes' blob stores; returns their base URLs.
+        Which nodes: the serving list rotated by the input's hash, so inputs spread over nodes."""
+        sha = hashlib.sha256(data).hexdigest()
+        errors: list[str] = []
+        for fresh in (False, True):                  # a cached list may be stale: retry once with a fresh one
+            endpoints = self._serving(model_id, fresh)
+            if endpoints:
+                first = int(sha, 16) % len(endpoints)
+                endpoints = endpoints[first:] + endpoints[:first]
+            done = []
+            for endpoint in endpoints:
+                try:
+                    r = self.http.put(f"{endpoint}/blobs/{sha}", content=data)
+                    if r.status_code < 300:
+                        done.append(endpoint)
+                    else:
+                        errors.append(f"{endpoint}: HTTP {r.status_code} {r.text[:80]}")
+                except httpx.HTTPError as exc:
+                    errors.append(f"{endpoint}: {exc}")
+                if len(done) >= copies:
+                    break
+            if done:
+                return done
+        raise BlobError(f"could not upload the input to any node ({'; '.join(errors) or 'no node has an endpoint'})")
 
     def submit(self, model: str, data: bytes, fee: int = DEFAULT_FEE) -> Submitted:
         model_id = self.deployment.model_id(model)
         urls = self.upload(data, model_id)
         tx = {}
         gas = 0
-        if self.contracts.token.functions.allowance(self.address, self.deployment.addresses["Inference"]).call() < fee:
+        if self._allowance < fee:                    # known to cover the fee: no look needed
+            self._allowance = self.contracts.token.functions.allowance(self.address, self.deployment.addresses["Inference"]).call()
+        if self._allowance < fee:
             r = self.actor.approve(self.deployment.addresses["Inference"], 2**256 - 1)
             tx["approve"] = r.tx_hash
-        task_id, receipt = self.actor.request(model_id, hashlib.sha256(data).digest(), " ".join(urls), fee)
+            self._allowance = 2**256 - 1
+        try:
+            task_id, receipt = self.actor.request(model_id, hashlib.sha256(data).digest(), " ".join(urls), fee)
+        except BrainnetError:
+            self._allowance = 0                      # look again next time
+            raise
+        self._allowance -= fee
         tx["request"] = receipt.tx_hash
         gas += receipt.gas_used
         self.gas_used += gas
@@ -198,7 +247,7 @@ class Client:
         for m in agreeing:
             blob_hash = self.contracts.reveal_blob(task_id, m)
             try:
-                return fetch_blob(blob_hash.hex(), [self.contracts.node(m).endpoint], timeout=10.0)
+                return fetch_blob(blob_hash.hex(), [self.contracts.node(m).endpoint], timeout=10.0, client=self.http)
             except BlobError as exc:
                 errors.append(str(exc))
         raise BlobError(f"no agreeing member served its output of task {task_id}: {'; '.join(errors)}")

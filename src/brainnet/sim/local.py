@@ -138,6 +138,7 @@ class LocalNetwork:
     def close(self) -> None:
         for n in self.nodes:
             n.server.stop()
+            n.daemon.close()
             n.daemon.journal.close()
         if self.backend is not None:
             self.backend.close()
