@@ -68,6 +68,7 @@ NODE_ETH = 10 * 10**18
 STAKE = 1_000 * TOKEN
 FEE = 10 * TOKEN
 RPC_BATCH = 500                 # raw transactions per JSON-RPC array in the ceiling
+TRANSFER_GAS = 200_000          # gas limit of a ceiling transfer (it writes two vote checkpoints: ~97k)
 AUTOMINE_WINDOW = 2_000         # commit/reveal windows (blocks) when every transaction is a block
 BLOCK_WINDOW = 40               # ... and with 1 s blocks
 
@@ -204,7 +205,7 @@ def measure_ceiling(backend, contracts: Contracts, boss: Signer, n_txs: int, blo
         for _ in range(per):                      # round robin over senders, each in nonce order
             for j, acct in enumerate(accounts):
                 data = token.functions.transfer(accounts[(j + 1) % senders].address, 1)._encode_transaction_data()
-                tx = {"chainId": chain_id, "nonce": nonces[acct.address], "gas": 60_000, "maxFeePerGas": max_fee,
+                tx = {"chainId": chain_id, "nonce": nonces[acct.address], "gas": TRANSFER_GAS, "maxFeePerGas": max_fee,
                       "maxPriorityFeePerGas": 10**9, "to": token.address, "data": data, "value": 0}
                 raws.append(acct.sign_transaction(tx).raw_transaction.to_0x_hex())
                 nonces[acct.address] += 1
@@ -263,10 +264,15 @@ def measure_ceiling(backend, contracts: Contracts, boss: Signer, n_txs: int, blo
             wall = time.perf_counter() - t0
         last = w3.eth.block_number
         counts = [len(w3.eth.get_block(b)["transactions"]) for b in range(first, last + 1)]
-        gas = w3.eth.get_block(last)["gasUsed"] / max(1, counts[-1]) if counts and counts[-1] else None
+        mined = _scan_txs(backend.url, first, last, token.address)
+        if mined["inference_reverted"]:
+            raise ChainError(f"{mined['inference_reverted']} of the ceiling's transfers reverted; the ceiling "
+                             "must count transfers that worked")
+        gas = mined["inference_gas"] / mined["inference_ok"] if mined["inference_ok"] else None
         row = {"txs": len(raws), "wall_s": round(wall, 3), "wall_tx_per_s": round(len(raws) / wall, 1),
                "blocks": len(counts), "max_txs_per_block": max(counts) if counts else 0,
-               "gas_per_transfer": round(gas) if gas else None, "stall_blocks_mined": nudges, "batches_resent": resent}
+               "gas_per_transfer": round(gas) if gas else None, "transfers_ok": mined["inference_ok"],
+               "stall_blocks_mined": nudges, "batches_resent": resent}
         if block_time:
             row["block_tx_per_s"] = round(row["max_txs_per_block"] / block_time, 1)
             if gas:
@@ -388,8 +394,10 @@ class Keeper:
 
 
 def _scan_txs(url: str, first: int, last: int, inference: str) -> dict:
-    """Transactions mined in blocks [first, last], from their receipts."""
-    counts = {"inference_ok": 0, "inference_reverted": 0, "other": 0, "blocks": max(0, last - first + 1)}
+    """Transactions mined in blocks [first, last], from their receipts: those to `inference`
+    that worked and that reverted, their gas (`inference_gas`: the ones that worked), others."""
+    counts = {"inference_ok": 0, "inference_reverted": 0, "inference_gas": 0, "other": 0,
+              "blocks": max(0, last - first + 1)}
     with httpx.Client() as http:
         for lo in range(first, last + 1, 200):
             calls = [{"jsonrpc": "2.0", "id": b, "method": "eth_getBlockReceipts", "params": [hex(b)]}
@@ -398,8 +406,9 @@ def _scan_txs(url: str, first: int, last: int, inference: str) -> dict:
                 for r in reply.get("result") or []:
                     to = (r.get("to") or "").lower()
                     if to == inference.lower():
-                        key = "inference_ok" if int(r["status"], 16) == 1 else "inference_reverted"
-                        counts[key] += 1
+                        ok = int(r["status"], 16) == 1
+                        counts["inference_ok" if ok else "inference_reverted"] += 1
+                        counts["inference_gas"] += int(r["gasUsed"], 16) if ok else 0
                     else:
                         counts["other"] += 1
     return counts
@@ -494,6 +503,7 @@ def run_two_phase(net: Network, dep, contracts: Contracts, clients: list, blobs:
         "elapsed_s": round(span, 3) if span else None,
         "latency_blocks": _summary(lat_blocks, 1), "latency_s": _summary(lat_s),
         "txs_per_task": txs_per_task,
+        "gas_per_task": round(txs["inference_gas"] / len(settled)) if settled else None,
         "reverted_txs_per_task": round(txs["inference_reverted"] / len(settled), 3) if settled else None,
         "transactions": txs, "empty_blocks_mined": keeper.mined_empty,
         "client_errors": errors,
@@ -575,12 +585,28 @@ def _efficiency(run: dict, ceiling: float) -> float | None:
     return round(run["tasks_per_s"] / (ceiling / run["txs_per_task"]), 4)
 
 
-def _metrics(run: dict | None, ceiling: float, single: dict | None) -> dict | None:
+def _transfer_gas(ceiling: dict) -> int | None:
+    """Gas one ceiling transfer used (from its receipts)."""
+    return (ceiling.get("batched_rpc") or {}).get("gas_per_transfer") or (ceiling.get("sequential_rpc") or {}).get("gas_per_transfer")
+
+
+def _gas_bound(run: dict, transfer_gas: int | None) -> float | None:
+    """The highest efficiency any node software could reach if the chain's limit is gas per second
+    (as the ceiling's transfers used it): each task's transactions cost gas_per_task where a
+    transfer costs transfer_gas, so tasks/s <= ceiling * transfer_gas / gas_per_task."""
+    if not transfer_gas or not run.get("gas_per_task") or not run.get("txs_per_task"):
+        return None
+    return round(transfer_gas * run["txs_per_task"] / run["gas_per_task"], 4)
+
+
+def _metrics(run: dict | None, ceiling: float, single: dict | None, transfer_gas: int | None = None) -> dict | None:
     if run is None:
         return None
     out = {k: run[k] for k in ("tasks_per_s", "txs_per_task", "latency_blocks", "latency_s", "settled", "tasks")}
     out["ceiling_tx_per_s"] = ceiling
     out["efficiency"] = _efficiency(run, ceiling)
+    out["gas_per_task"] = run.get("gas_per_task")
+    out["efficiency_gas_bound"] = _gas_bound(run, transfer_gas)
     if single:
         out["single_phase_tasks_per_s"] = single["tasks_per_s"]
         out["two_phase_over_single_phase"] = round(run["tasks_per_s"] / single["tasks_per_s"], 4) \
@@ -706,10 +732,11 @@ def _assemble(cfg: E2EConfig, per_mode: dict, flags: tuple[str, str] | None, ela
     k = max(cfg.ks)
     m = per_mode[mode]
     ceiling = m["ceiling"]["ceiling_tx_per_s"]
+    gas = _transfer_gas(m["ceiling"])
     single = m["single_phase"]
     un = m["runs"][f"k{k}"]["unbatched"]
     ba = m["runs"][f"k{k}"].get("batched")
-    head = _metrics(un, ceiling, single)
+    head = _metrics(un, ceiling, single, gas)
     report = {
         "ceiling_tx_per_s": ceiling,
         "txs_per_task": head["txs_per_task"],
@@ -719,15 +746,19 @@ def _assemble(cfg: E2EConfig, per_mode: dict, flags: tuple[str, str] | None, ela
         "latency_s": head["latency_s"],
         "single_phase_tasks_per_s": single["tasks_per_s"],
         "two_phase_over_single_phase": head["two_phase_over_single_phase"],
-        "batched": _metrics(ba, ceiling, single),
+        "gas_per_task": head["gas_per_task"],
+        "efficiency_gas_bound": head["efficiency_gas_bound"],
+        "transfer_gas": gas,
+        "batched": _metrics(ba, ceiling, single, gas),
         "headline": {"mode": mode, "k": k, "what": f"the top-level numbers are {mode}, K = {k}; every mode and K "
                                                    "is under per_mode, and per_k repeats the headline mode by K"},
-        "per_k": {f"k{kk}": {"unbatched": _metrics(m["runs"][f"k{kk}"]["unbatched"], ceiling, single),
-                             "batched": _metrics(m["runs"][f"k{kk}"].get("batched"), ceiling, single)}
+        "per_k": {f"k{kk}": {"unbatched": _metrics(m["runs"][f"k{kk}"]["unbatched"], ceiling, single, gas),
+                             "batched": _metrics(m["runs"][f"k{kk}"].get("batched"), ceiling, single, gas)}
                   for kk in cfg.ks},
         "per_mode": {md: {"ceiling_tx_per_s": pm["ceiling"]["ceiling_tx_per_s"],
                           "single_phase_tasks_per_s": pm["single_phase"]["tasks_per_s"],
-                          **{key: {b: _metrics(r, pm["ceiling"]["ceiling_tx_per_s"], pm["single_phase"])
+                          **{key: {b: _metrics(r, pm["ceiling"]["ceiling_tx_per_s"], pm["single_phase"],
+                                                   _transfer_gas(pm["ceiling"]))
                                    for b, r in runs_k.items()} for key, runs_k in pm["runs"].items()}}
                      for md, pm in per_mode.items()},
         "runs": per_mode,
@@ -739,6 +770,10 @@ def _assemble(cfg: E2EConfig, per_mode: dict, flags: tuple[str, str] | None, ela
                             "(request, draw, commits, reveals, finalize); reverted races (nodes drawing or "
                             "finalizing the same task) are counted apart as reverted_txs_per_task",
             "efficiency": "tasks_per_s / (ceiling_tx_per_s / txs_per_task); goal >= 0.8",
+            "efficiency_gas_bound": "the efficiency a chain limited by gas per second allows, whatever the nodes "
+                                    "do: transfer_gas * txs_per_task / gas_per_task (a task's transactions cost "
+                                    "gas_per_task where the ceiling's transfers cost transfer_gas each)",
+            "gas_per_task": "gas of the transactions to Inference that worked during the run / settled tasks",
             "latency_s": "from a client starting submit (upload + request) to the keeper seeing the settlement",
             "single_phase": "the model runs inside request handling under one lock standing for the EVM; "
                             "same clients, same inputs, one transaction per task",
