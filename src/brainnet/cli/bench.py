@@ -188,13 +188,12 @@ def _gas_summary(report: dict) -> None:
 
 @app.command("e2e")
 def e2e(
-    nodes: int = typer.Option(11, min=1, max=64, help="Node processes per deployment (issue 8's full network: 21; "
-                                                      "bounded here by a 2-core machine)."),
+    nodes: int = typer.Option(21, min=1, max=64, help="Node processes per deployment (issue 8's full network)."),
     ks: list[int] = typer.Option([5, 11], "--k", min=1, help="Committee size K to run (repeatable); Q = K // 2 + 1."),
     modes: list[str] = typer.Option(["automine", "block-time-1"], "--mode",
                                     help="anvil mode (repeatable): automine, block-time-1."),
-    tasks: int = typer.Option(12, min=1, help="Tasks per run (each K, batched or not, and the single-phase emulation)."),
-    clients: int = typer.Option(4, min=1, help="Concurrent clients (threads, one account each)."),
+    tasks: int = typer.Option(60, min=1, help="Tasks per run (each K, batched or not, and the single-phase emulation)."),
+    clients: int = typer.Option(8, min=1, help="Concurrent clients (threads, one account each)."),
     phase_cap: float = typer.Option(90.0, min=5, help="Seconds a run may take before it stops with what settled."),
     ceiling_txs: int = typer.Option(2000, min=16, help="Plain token transfers sent to measure the chain's ceiling."),
     batched: str = typer.Option("auto", help="Batched node runs: auto (if the node has the option), on, off."),
