@@ -44,16 +44,18 @@ def test_readme_command_rewrites_only_the_block(tmp_path):
 
 def test_e2e_table_renders_every_run(tmp_path):
     metrics = {"tasks_per_s": 1.5, "txs_per_task": 13.0, "efficiency": 0.01, "latency_blocks": {"median": 6, "p95": 9},
-               "latency_s": {"median": 2.0, "p95": 3.5}, "two_phase_over_single_phase": 0.02, "settled": 4, "tasks": 4}
+               "latency_s": {"median": 2.0, "p95": 3.5}, "two_phase_over_single_phase": 0.02, "settled": 4, "tasks": 4,
+               "gas_per_task": 900_000, "efficiency_gas_bound": 0.9}
     report = {"config": {"nodes": 21, "clients": 4, "tasks": 4}, "headline": {"mode": "automine", "k": 5},
-              "tasks_per_s": 1.5, "efficiency": 0.01, "two_phase_over_single_phase": 0.02,
+              "tasks_per_s": 1.5, "efficiency": 0.01, "two_phase_over_single_phase": 0.02, "transfer_gas": 63_000,
               "per_mode": {"automine": {"ceiling_tx_per_s": 1800.0, "single_phase_tasks_per_s": 75.0,
                                         "k5": {"unbatched": metrics, "batched": None}}},
               "runs": {"automine": {"single_phase": {"latency_s": {"median": 0.05, "p95": 0.08}}}},
               "notes": {"batched": "no batching yet"}, "plots": ["e2e_latency.png"]}
     (tmp_path / "e2e.json").write_text(json.dumps(report))
     text = render(tmp_path)
-    assert "| automine | two-phase K = 5, unbatched | 1.5 | 13 | 0.01 | 6 / 9 | 2 / 3.5 | 0.02 |" in text
+    assert "| automine | two-phase K = 5, unbatched | 1.5 | 13 | 0.01 | 900,000 | 0.9 | 6 / 9 | 2 / 3.5 | 0.02 |" in text
+    assert "a ceiling transfer costs 63,000 gas" in text
     assert "| automine | two-phase K = 5, batched | not run |" in text
     assert "1,800 tx/s" in text and "![e2e_latency](bench/results/e2e_latency.png)" in text
 
