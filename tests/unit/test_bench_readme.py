@@ -54,7 +54,7 @@ def test_e2e_table_renders_every_run(tmp_path):
               "notes": {"batched": "no batching yet"}, "plots": ["e2e_latency.png"]}
     (tmp_path / "e2e.json").write_text(json.dumps(report))
     text = render(tmp_path)
-    assert "| automine | two-phase K = 5, unbatched | 1.5 | 13 | 0.01 | 900,000 | 0.9 | 6 / 9 | 2 / 3.5 | 0.02 |" in text
+    assert "| automine | two-phase K = 5, unbatched | 4/4 | 1.5 | 13 | 0.01 | 900,000 | 0.9 | 6 / 9 | 2 / 3.5 | 0.02 |" in text
     assert "a ceiling transfer costs 63,000 gas" in text
     assert "| automine | two-phase K = 5, batched | not run |" in text
     assert "1,800 tx/s" in text and "![e2e_latency](bench/results/e2e_latency.png)" in text

@@ -134,10 +134,11 @@ def render_e2e(e: dict | None) -> list[str]:
             "ceiling × transfer gas ÷ gas per task.", ""]
     rows = []
     for mode, pm in e["per_mode"].items():
-        rows.append([mode, "ceiling: plain token transfers", _num(pm["ceiling_tx_per_s"], "{:,.0f} tx/s"), "1", "", "",
-                     "", "", "", ""])
+        rows.append([mode, "ceiling: plain token transfers", "", _num(pm["ceiling_tx_per_s"], "{:,.0f} tx/s"), "1", "",
+                     "", "", "", "", ""])
         single = e["runs"][mode]["single_phase"]
-        rows.append([mode, "single-phase emulation", _num(pm["single_phase_tasks_per_s"], "{:g}"), "1", "", "", "",
+        rows.append([mode, "single-phase emulation", f"{single.get('settled', '—')}/{single.get('tasks', '—')}",
+                     _num(pm["single_phase_tasks_per_s"], "{:g}"), "1", "", "", "",
                      "0 / 0", f"{_num(single['latency_s']['median'], '{:g}')} / {_num(single['latency_s']['p95'], '{:g}')}",
                      ""])
         for key, runs in pm.items():
@@ -145,17 +146,19 @@ def render_e2e(e: dict | None) -> list[str]:
                 continue
             for b, m in runs.items():
                 if m is None:
-                    rows.append([mode, f"two-phase K = {key[1:]}, {b}", "not run", "", "", "", "", "", "", ""])
+                    rows.append([mode, f"two-phase K = {key[1:]}, {b}", "not run", "", "", "", "", "", "", "", ""])
                     continue
-                rows.append([mode, f"two-phase K = {key[1:]}, {b}", _num(m["tasks_per_s"], "{:g}"),
+                rows.append([mode, f"two-phase K = {key[1:]}, {b}", f"{m.get('settled', '—')}/{m.get('tasks', '—')}",
+                             _num(m["tasks_per_s"], "{:g}"),
                              _num(m["txs_per_task"], "{:g}"), _num(m["efficiency"], "{:g}"),
                              _num(m.get("gas_per_task"), "{:,}"), _num(m.get("efficiency_gas_bound"), "{:g}"),
                              f"{_num(m['latency_blocks']['median'], '{:g}')} / {_num(m['latency_blocks']['p95'], '{:g}')}",
                              f"{_num(m['latency_s']['median'], '{:g}')} / {_num(m['latency_s']['p95'], '{:g}')}",
                              _num(m.get("two_phase_over_single_phase"), "{:g}")])
-    out += _table(["chain", "run", "tasks/s", "txs/task", "efficiency", "gas/task", "gas bound",
+    out += _table(["chain", "run", "settled", "tasks/s", "txs/task", "efficiency", "gas/task", "gas bound",
                    "latency blocks (median / p95)", "latency s (median / p95)", "two-phase / single-phase"],
-                  rows, ["l", "l"] + ["r"] * 8)
+                  rows, ["l", "l"] + ["r"] * 9)
+    out += ["", f"A run stops after {_num(cfg.get('phase_cap_s'), '{:g}')} s with what settled by then (settled < tasks)."]
     if e.get("notes", {}).get("batched"):
         out += ["", f"Note: {e['notes']['batched']}."]
     plots = e.get("plots") or []
