@@ -38,7 +38,8 @@ def serve(
     behaviour: str = typer.Option("honest", help="honest | corrupt (adds noise to what it returns: for tests "
                                                  "and demos of verification)."),
     deployment: Path = typer.Option(None, help="deployment.json: announce the shard in the Registry (optional)."),
-    key: Path = typer.Option(None, help="Keystore of the announcing node (with --deployment)."),
+    key: Path = typer.Option(None, help="Keystore of the node: announces with --deployment, and signs every hop "
+                                        "reply (so a corrupt reply can be blamed on this node and slashed)."),
     password: str = typer.Option(None, envvar="BRAINNET_PASSWORD", help="Password of --key."),
 ) -> None:
     """Serve blocks of a model at POST /shard/{model}/{start}:{end}; measures throughput first.
@@ -57,6 +58,12 @@ def serve(
 
     node = ShardServer.load(model, memory_mb, blocks=_parse_blocks(blocks), start=start, threads=threads)
     apply_behaviour(node, behaviour)
+    if key is not None:
+        from brainnet.node.keys import load_key
+
+        if password is None:
+            raise ConfigError("--key needs --password (or BRAINNET_PASSWORD)")
+        node.signer = load_key(key, password)
     node.measure_throughput(bench_tokens)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +76,8 @@ def serve(
     endpoint = f"http://127.0.0.1:{bound}"
     if deployment is not None:
         _announce(deployment, key, password, node, endpoint)
-    sys.stdout.write(json.dumps({"endpoint": endpoint, **node.info()}) + "\n")
+    signer = {"signer": node.signer.address} if node.signer is not None else {}
+    sys.stdout.write(json.dumps({"endpoint": endpoint, **node.info(), **signer}) + "\n")
     sys.stdout.flush()
     _run(create_app(node), sock)
 

@@ -1,0 +1,124 @@
+"""Signed hops and local blame: every reply of a keyed shard server carries a hop record
+signed by the node; re-executing each hop on its signed input names exactly the hops whose
+node corrupted its output (never an honest hop after a corrupt one). In-process servers
+(`ShardServer.call`, no HTTP), MiniLM split in three hops."""
+from __future__ import annotations
+
+import pytest
+import torch
+from eth_account import Account
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from brainnet.models.minilm import sample_sentences
+from brainnet.node.shard_server import ShardRequestError, ShardServer
+from brainnet.protocol import keccak
+from brainnet.protocol.commitment import model_key
+from brainnet.shard import codec
+from brainnet.shard.behaviours import apply_behaviour
+from brainnet.shard.blame import blame
+from brainnet.shard.blocks import MiniLMTokenizer
+from brainnet.shard.hops import (
+    H_FINGERPRINT, H_SIGNATURE, H_SIGNER, HopCall, HopRecord, HopSignatureError, hop_fingerprint, verify_call,
+)
+
+RANGES = [(0, 2), (2, 5), (5, 8)]
+KEYS = [Account.from_key(keccak(b"hop signer %d" % i)) for i in range(len(RANGES))]
+
+
+def _server(lo, hi, key, behaviour="honest"):
+    node = ShardServer.load("minilm-l6", 512, blocks=(lo, hi))
+    node.signer = key
+    return apply_behaviour(node, behaviour)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    torch.set_num_threads(1)
+    honest = [_server(lo, hi, k) for (lo, hi), k in zip(RANGES, KEYS)]
+    corrupt = []
+    for (lo, hi), k, h in zip(RANGES, KEYS, honest):     # the same blocks, corrupting
+        c = ShardServer(h.model, h.plan, h.blocks, h.memory_mb, signer=k)
+        corrupt.append(apply_behaviour(c, "corrupt"))
+    return honest, corrupt
+
+
+def run_route(nodes, text, codec_name="fp32"):
+    """Carry `text` over `nodes` as RemoteSequential does; return (output, transcript)."""
+    act = MiniLMTokenizer()([text])
+    mask = act["mask"]
+    calls = []
+    for node in nodes:
+        lo, hi = node.plan.start, node.plan.end
+        body = codec.encode(act, codec_name, meta={"codec": codec_name, "block": codec.DEFAULT_BLOCK,
+                                                   "hop": {"model": "minilm-l6", "start": lo, "end": hi}})
+        reply, meta = node.call("minilm-l6", lo, hi, body)
+        calls.append(HopCall(node.signer.address, "", "minilm-l6", lo, hi, body, reply,
+                             bytes.fromhex(meta[H_FINGERPRINT][2:]), bytes.fromhex(meta[H_SIGNATURE][2:])))
+        assert meta[H_SIGNER] == node.signer.address
+        act = codec.decode(reply).tensors
+        act["mask"] = mask
+    return act["out"], calls
+
+
+def test_an_honest_transcript_is_signed_and_blames_nobody(servers):
+    honest, _ = servers
+    out, calls = run_route(honest, "The farmer sold a jar of honey at the airport.")
+    assert out.shape == (1, 384)
+    for call, key in zip(calls, KEYS):
+        assert verify_call(call, key.address) == key.address
+    assert blame(calls) == []
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=st.sets(st.integers(0, len(RANGES) - 1), min_size=1), text=st.sampled_from(sample_sentences(4, seed=3)),
+       codec_name=st.sampled_from(["fp32", "int8"]))
+def test_every_corrupted_hop_is_blamed_and_no_honest_one(servers, bad, text, codec_name):
+    honest, corrupt = servers
+    nodes = [corrupt[i] if i in bad else honest[i] for i in range(len(RANGES))]
+    _, calls = run_route(nodes, text, codec_name)
+    verdicts = blame(calls)
+    assert [v.index for v in verdicts] == sorted(bad)
+    assert all(v.provable and v.node == KEYS[v.index].address for v in verdicts)
+    assert all(v.rel_error > 0.5 for v in verdicts)
+
+
+def test_a_signature_by_another_key_or_over_other_bytes_is_refused(servers):
+    honest, _ = servers
+    _, calls = run_route(honest, "The pilot lost the train timetable.")
+    call = calls[1]
+    with pytest.raises(HopSignatureError, match="not by the announcing node"):
+        verify_call(call, KEYS[0].address)
+    forged = HopCall(call.node_id, "", call.model, call.start, call.end, call.request, calls[0].reply,
+                     call.fingerprint, call.signature)
+    assert forged.record.signer(forged.signature) != KEYS[1].address    # another record: some other address
+    with pytest.raises(HopSignatureError, match="not by the announcing node"):
+        verify_call(forged, KEYS[1].address)
+    unsigned = HopCall(call.node_id, "", call.model, call.start, call.end, call.request, call.reply, None, None)
+    with pytest.raises(HopSignatureError, match="unsigned"):
+        verify_call(unsigned)
+    record = HopRecord.of("minilm-l6", call.start, call.end, call.request, call.reply, call.fingerprint)
+    assert record.signer(call.signature) == KEYS[1].address
+    assert record.model_id == model_key("minilm-l6")
+
+
+def test_a_fingerprint_that_is_not_the_replys_is_refused(servers):
+    honest, _ = servers
+    _, calls = run_route(honest, "A curious child hid an umbrella.")
+    call = calls[2]
+    other = hop_fingerprint(model_key("minilm-l6"), call.start, call.end, {"x": torch.randn(384)})
+    record = HopRecord.of(call.model, call.start, call.end, call.request, call.reply, other)
+    lying = HopCall(call.node_id, "", call.model, call.start, call.end, call.request, call.reply, other,
+                    record.sign(KEYS[2]))
+    with pytest.raises(HopSignatureError, match="bits away from the reply"):
+        verify_call(lying, KEYS[2].address)
+
+
+def test_a_request_naming_another_hop_is_a_400_and_unnamed_hops_are_unsigned(servers):
+    honest, _ = servers
+    act = {"h": torch.randn(1, 4, 384), "mask": torch.ones(1, 4, dtype=torch.long)}
+    body = codec.encode(act, "fp32", meta={"hop": {"model": "minilm-l6", "start": 2, "end": 4}})
+    with pytest.raises(ShardRequestError) as exc:
+        honest[1].call("minilm-l6", 2, 5, body)
+    assert exc.value.status == 400
+    _, meta = honest[1].call("minilm-l6", 2, 5, codec.encode(act, "fp32"))
+    assert H_SIGNATURE not in meta
