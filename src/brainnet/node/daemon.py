@@ -18,6 +18,10 @@ survive:
 - `late`: does the work but only acts after the commit window closed, so it misses it;
 - `offline`: never answers.
 
+Runtime hooks: a runtime may define `task_settled(daemon, task_id, result)`, called when a task
+of its model settles (a sharded member blames its route there), and `poll(daemon) -> int`,
+called at the end of every `step()` (it returns the transactions it sent).
+
 `exact` models commit sha256(output); `near` models commit keccak(SimHash fingerprint,
 sha256(output)) and reveal both (`reveal_near`).
 
@@ -171,6 +175,13 @@ class NodeDaemon:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             sent += self._flush(pending)
+        for runtime in {id(r): r for r in self.runtimes.values()}.values():
+            poll = getattr(runtime, "poll", None)               # e.g. a sharded member resolves its reports
+            if poll is not None:
+                try:
+                    sent += poll(self)
+                except BrainnetError as exc:
+                    self._note_error(f"runtime {getattr(runtime, 'name', '?')}: {exc}")
         return sent
 
     def run_forever(self, poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
@@ -222,6 +233,12 @@ class NodeDaemon:
         elif ev.name == "TaskChallenged":
             task.challenge_deadline = None
         elif ev.name in ("TaskSettled", "TaskRefunded"):
+            hook = getattr(self.runtimes.get(task.model_id), "task_settled", None)
+            if hook is not None and ev.name == "TaskSettled":   # e.g. a sharded member blames its route
+                try:
+                    hook(self, task.task_id, bytes(a["result"]))
+                except BrainnetError as exc:
+                    self._note_error(f"task {task.task_id}: after settling: {exc}")
             if self.journal.get(task.task_id) is not None:
                 self.journal.mark_finalized(task.task_id)
             del self.tasks[task.task_id]
