@@ -122,3 +122,51 @@ def test_a_request_naming_another_hop_is_a_400_and_unnamed_hops_are_unsigned(ser
     assert exc.value.status == 400
     _, meta = honest[1].call("minilm-l6", 2, 5, codec.encode(act, "fp32"))
     assert H_SIGNATURE not in meta
+
+
+def test_brainnet_shard_blame_reads_a_transcript_and_writes_json(servers, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from brainnet.cli.main import app
+    from brainnet.shard.hops import load_transcript, save_transcript
+
+    honest, corrupt = servers
+    _, calls = run_route([honest[0], corrupt[1], honest[2]], "The mayor borrowed an expensive violin.", "int8")
+    path = tmp_path / "task-7.json"
+    save_transcript(path, calls, task_id=7)
+    loaded, extra = load_transcript(path)
+    assert extra == {"task_id": 7} and [c.to_json() for c in loaded] == [c.to_json() for c in calls]
+    result = CliRunner().invoke(app, ["shard", "blame", str(path), "--json", "-"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["task_id"] == 7 and out["hops"] == 3 and out["report"] is None
+    assert [(b["index"], b["node"], b["blocks"], b["provable"]) for b in out["blamed"]] == \
+        [(1, KEYS[1].address, "2:5", True)]
+    result = CliRunner().invoke(app, ["shard", "blame", str(path), "--report"])
+    assert result.exit_code != 0 and "--deployment" in str(result.exception)
+
+
+def test_the_hop_audit_model_recomputes_the_fingerprint_an_honest_node_signs(servers):
+    from brainnet.errors import ModelError
+    from brainnet.models import get_model
+    from brainnet.protocol.simhash import hamming
+
+    audit = get_model("shard-hop-audit")
+    assert (audit.agreement, audit.tolerance) == ("near", 16)
+    honest, corrupt = servers
+    _, good = run_route(honest, "Everyone said that the chess trophy near the river looked outdated.", "int8")
+    _, bad = run_route([honest[0], honest[1], corrupt[2]], "Everyone said that the chess trophy near the river "
+                                                           "looked outdated.", "int8")
+    for call in good:
+        out = audit.run(call.request)                       # the audit task's input is the request message
+        again = audit.decode_output(audit.canonical(out))
+        assert (again.start, again.end) == (call.start, call.end) and (again.vector == out.vector).all()
+        assert audit.fingerprint(again, task_id=11) == audit.fingerprint(out, task_id=12) == call.fingerprint
+    lied = audit.fingerprint(audit.run(bad[2].request), 1)
+    assert lied == good[2].fingerprint and hamming(lied, bad[2].fingerprint) > audit.tolerance
+    with pytest.raises(ModelError, match="names no hop"):
+        audit.run(codec.encode({"h": torch.zeros(1, 2, 384)}, "fp32"))
+    with pytest.raises(ModelError, match="not an activation message"):
+        audit.run(b'{"text": "hello"}')
