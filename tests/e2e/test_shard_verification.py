@@ -235,5 +235,7 @@ def test_a_corrupting_relay_is_blamed_audited_and_slashed(shard_servers, local):
         honest_relays = [d.address for i, d in enumerate(daemons) if i not in (0, 1, 2, CORRUPT)]
         assert all(contracts.node(a).stake == STAKE and contracts.node(a).slashes == 0 for a in honest_relays)
         assert all(contracts.node(m).slashes == 0 for m in members if m != spoiled)   # audit committee agreed
+        shard_audit = contracts.by_name("ShardAudit")
+        assert shard_audit.functions.governance().call() == contracts.deployment.addresses["Governance"]
         reward = taken * params.audit_reward_bps // 10_000
         assert contracts.balance(spoiled) == AUDIT_FUNDS - params.audit_fee + reward

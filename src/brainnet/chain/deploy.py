@@ -139,8 +139,8 @@ def deploy(
     are not parameters: registering models and authorizing protocol contracts.
     ShardAudit is authorized to slash; when `models` has a sharded model it audits
     (minilm-l6), the `shard-hop-audit` model is registered too (near, its runtime's
-    tolerance) and ShardAudit accepts reports on that model's hops. The deployer keeps
-    ShardAudit's parameters (`audit_*`) and its choice of audited models.
+    tolerance) and ShardAudit accepts reports on that model's hops. Governance governs
+    ShardAudit's parameters (`audit_*`); the deployer keeps its choice of audited models.
     """
     params = params or DeployParams()
     deployer = deployer or backend.funder
@@ -184,18 +184,20 @@ def deploy(
     call(training, "Training", "set_param", 9, int(emission, 16))        # ... to Emission
     if params.slash_burn_bps:
         call(registry, "Registry", "set_param", 4, params.slash_burn_bps)
-    governance = create("Governance", token, [registry, inference, emission, training], params.proposal_threshold,
-                        params.gov_quorum_bps, params.voting_period, params.timelock_blocks, params.grace_blocks)
-    for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission"),
-                          (training, "Training")):
-        call(address, name, "set_governance", governance)
-    call(token, "Token", "set_minter", emission)
     # ShardAudit: slashes a shard node that signed a corrupt hop, through an audit task on the hop-audit
-    # model; registered (and the sharded models it can recompute marked audited) when a sharded model is
+    # model (registered below, and the sharded models it can recompute marked audited, when one is deployed);
+    # its parameters are governed like the others'
     shard_audit = create("ShardAudit", token, registry, inference, model_key(HOP_AUDIT_MODEL), params.audit_bond,
                          params.audit_fee, params.audit_slash_bps, params.audit_reward_bps)
     signer.send({"to": registry, "data": reg.functions.authorize(shard_audit, True)._encode_transaction_data()},
                 label="authorize")
+    governance = create("Governance", token, [registry, inference, emission, training, shard_audit],
+                        params.proposal_threshold,
+                        params.gov_quorum_bps, params.voting_period, params.timelock_blocks, params.grace_blocks)
+    for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission"),
+                          (training, "Training"), (shard_audit, "ShardAudit")):
+        call(address, name, "set_governance", governance)
+    call(token, "Token", "set_minter", emission)
     models = dict(models or {})
     audited = [name for name in models if name in AUDITED_SHARD_MODELS]
     if audited and HOP_AUDIT_MODEL not in models:

@@ -15,6 +15,13 @@ activations it saw at each block boundary, so when a node dies mid-generation th
 replacement nodes are given the whole prefix at their first boundary once, and the cache
 goes on from there.
 
+Every call names its hop in the request metadata ({"hop": {"model", "start", "end"}}); a node
+that runs with its key signs the reply (`brainnet.shard.hops`). `remote.transcript` keeps, for
+the last `run()`, each hop's node, range, request and reply bytes and signed record, checked
+against the announcing node's address; with `require_signatures=True` a reply without a valid
+signature counts as that node failing (what verification routes use, so every hop can be
+blamed: `brainnet.shard.blame`).
+
 `LocalSequential` runs the same blocks in this process, for baselines and tests.
 """
 from __future__ import annotations
