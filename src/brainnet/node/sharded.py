@@ -120,6 +120,8 @@ class ShardedMiniLM(MiniLMRuntime):
             remote.close()
         self.routes[task_id] = route
         self.transcripts[task_id] = list(remote.transcript)
+        while len(self.transcripts) > MAX_TRANSCRIPTS:            # tasks that never settled (refunded)
+            self.transcripts.pop(next(iter(self.transcripts)))
         if self.transcript_dir is not None:
             save_transcript(self.transcript_dir / f"task-{task_id}.json", remote.transcript, task_id=task_id,
                             member=member, route=list(route.node_ids))
@@ -169,5 +171,6 @@ class ShardedMiniLM(MiniLMRuntime):
 
 
 log = logging.getLogger("brainnet.node")
+MAX_TRANSCRIPTS = 256          # transcripts kept in memory (oldest dropped first)
 
 SHARDED_RUNTIMES = {ShardedMiniLM.name: ShardedMiniLM}   # model name -> runtime class (`brainnet node start --sharded`)

@@ -20,13 +20,17 @@ bytes. The record carries no chain id: a node that signs a false computation sig
 everywhere its key is staked.
 
 Hop fingerprint: the reply's float tensors (decoded from the reply message, integer tensors
-left out) in name order, flattened and concatenated into one float64 vector x; the value is
-cut in chunks of `CHUNK` values (the last one zero-padded) and bit i is 1 when
-sum_j P_j[i] . x_j >= 0, where P_j = `protocol.simhash.projections(chunk_seed(seed, j), CHUNK)`
-and seed = keccak256(abi.encode(model_id, start, end, "shardhop")). Bits are packed as
-`protocol.simhash` packs them. The seed is fixed per hop range, so the node can compute the
-value when it answers and a committee can recompute it later (an audit task ignores its task
-id for this model); chunks keep the projection matrices small whatever the activation size.
+left out) in name order, flattened and concatenated into one float64 vector x of n values.
+With seed = keccak256(abi.encode(model_id, start, end, "shardhop")) and a PCG64 generator
+seeded with int(keccak256(seed ++ "sketch")) (as `protocol.simhash` seeds its projections),
+draw bucket = integers(0, SKETCH, n) then sign = 2 * integers(0, 2, n) - 1; the count sketch
+s[b] = sum of sign[i] * x[i] over the i with bucket[i] = b, in index order (`numpy.bincount`),
+has SKETCH values whatever the activation size, and the fingerprint is
+`protocol.simhash.fingerprint(s, seed)`. A sketch keeps inner products (and so angles) in
+expectation, so honest drift stays a few bits and a corrupted tensor lands far, while a hop
+costs one small matrix product instead of projections as wide as its activations. The seed is
+fixed per hop range, so the node can compute the value when it answers and a committee can
+recompute it later (an audit task ignores its task id for this model).
 
 Pure: no I/O.
 """
@@ -41,11 +45,11 @@ import torch
 
 from brainnet.errors import BrainnetError
 from brainnet.protocol.commitment import abi_encode, keccak, model_key
-from brainnet.protocol.simhash import BITS, hamming, projections
+from brainnet.protocol.simhash import BITS, fingerprint, hamming
 
 HOP_TAG = b"brainnet hop".ljust(32, b"\0")          # domain separator of hop records
 HOP_SIMHASH_TAG = b"shardhop".ljust(32, b"\0")      # domain separator of hop fingerprint seeds
-CHUNK = 4096                                        # values per projection chunk
+SKETCH = 1024                                       # values of the count sketch a hop is fingerprinted by
 HOP_TOLERANCE = 16                                  # bits two fingerprints of one honest hop may differ in
 # headers of a signed reply
 H_FINGERPRINT = "x-brainnet-hop-fingerprint"
@@ -66,10 +70,6 @@ def hop_seed(model_id: bytes, start: int, end: int) -> bytes:
     return keccak(abi_encode(model_id, start, end, HOP_SIMHASH_TAG))
 
 
-def chunk_seed(seed: bytes, index: int) -> bytes:
-    return keccak(abi_encode(seed, index))
-
-
 def hop_vector(tensors: Mapping[str, torch.Tensor | np.ndarray]) -> np.ndarray:
     """The float tensors of a message, by name, flattened into one float64 vector."""
     parts = []
@@ -83,23 +83,20 @@ def hop_vector(tensors: Mapping[str, torch.Tensor | np.ndarray]) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def vector_fingerprint(vector: np.ndarray, seed: bytes, bits: int = BITS) -> bytes:
-    """SimHash of a vector of any length with chunked projections (see the module docstring)."""
+def sketch(vector: np.ndarray, seed: bytes) -> np.ndarray:
+    """The SKETCH-value count sketch of a vector of any length (see the module docstring)."""
     x = np.asarray(vector, dtype=np.float64).reshape(-1)
     if not np.isfinite(x).all():
         raise ValueError("cannot fingerprint activations with NaN or infinite values")
-    dots = np.zeros(bits, dtype=np.float64)
-    for j in range(0, max(1, -(-x.size // CHUNK))):
-        part = np.zeros(CHUNK, dtype=np.float64)
-        piece = x[j * CHUNK:(j + 1) * CHUNK]
-        part[:piece.size] = piece
-        dots += _chunk_projection(seed, j, bits) @ part
-    return np.packbits(dots >= 0.0, bitorder="big").tobytes()
+    rng = np.random.Generator(np.random.PCG64(int.from_bytes(keccak(bytes(seed) + b"sketch"), "big")))
+    bucket = rng.integers(0, SKETCH, size=x.size)
+    sign = 2 * rng.integers(0, 2, size=x.size) - 1
+    return np.bincount(bucket, weights=sign * x, minlength=SKETCH).astype(np.float64)
 
 
-def _chunk_projection(seed: bytes, j: int, bits: int) -> np.ndarray:
-    # protocol.simhash caches the last 16 matrices (8 MB each at CHUNK = 4096)
-    return projections(chunk_seed(seed, j), CHUNK, bits)
+def vector_fingerprint(vector: np.ndarray, seed: bytes, bits: int = BITS) -> bytes:
+    """SimHash of a vector of any length: the fingerprint of its count sketch."""
+    return fingerprint(sketch(vector, seed), seed, bits)
 
 
 def hop_fingerprint(model_id: bytes, start: int, end: int, tensors: Mapping[str, torch.Tensor | np.ndarray]) -> bytes:
