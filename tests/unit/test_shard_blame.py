@@ -170,3 +170,25 @@ def test_the_hop_audit_model_recomputes_the_fingerprint_an_honest_node_signs(ser
         audit.run(codec.encode({"h": torch.zeros(1, 2, 384)}, "fp32"))
     with pytest.raises(ModelError, match="not an activation message"):
         audit.run(b'{"text": "hello"}')
+
+
+def test_the_hop_fingerprint_follows_its_spec_and_separates_drift_from_corruption():
+    import numpy as np
+
+    from brainnet.protocol.simhash import fingerprint, hamming
+    from brainnet.shard.hops import SKETCH, hop_seed, hop_vector, vector_fingerprint
+
+    seed = hop_seed(model_key("minilm-l6"), 2, 5)
+    x = np.random.default_rng(0).standard_normal(3 * 384 + 5)
+    rng = np.random.Generator(np.random.PCG64(int.from_bytes(keccak(seed + b"sketch"), "big")))
+    bucket = rng.integers(0, SKETCH, size=x.size)
+    sign = 2 * rng.integers(0, 2, size=x.size) - 1
+    s = np.zeros(SKETCH)
+    for i in range(x.size):                                  # the docstring's rule, value by value
+        s[bucket[i]] += sign[i] * x[i]
+    assert vector_fingerprint(x, seed) == fingerprint(s, seed)
+    assert hop_fingerprint(model_key("minilm-l6"), 2, 5, {"h": torch.from_numpy(x), "ids": torch.arange(3)}) == \
+        vector_fingerprint(hop_vector({"h": torch.from_numpy(x)}), seed)
+    noise = np.random.default_rng(1).standard_normal(x.size)
+    assert hamming(vector_fingerprint(x + 1e-4 * noise, seed), vector_fingerprint(x, seed)) <= 2
+    assert hamming(vector_fingerprint(x + noise, seed), vector_fingerprint(x, seed)) > 40
