@@ -47,6 +47,8 @@ def start(
     from brainnet.node.sharded import SHARDED_RUNTIMES
     from brainnet.paths import home as brainnet_home
 
+    if (audit or transcripts is not None) and not sharded:
+        raise ConfigError("--audit and --transcripts apply to sharded models: add --sharded minilm-l6")
     unknown = set(sharded or ()) - set(SHARDED_RUNTIMES)
     if unknown:
         raise ConfigError(f"--sharded {', '.join(sorted(unknown))}: only {', '.join(SHARDED_RUNTIMES)} can run sharded")

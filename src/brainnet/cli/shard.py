@@ -243,6 +243,8 @@ def blame_cmd(
     input_uri: str = typer.Option(None, help="Where the audit committee fetches the hop's request message "
                                              "(a node's blob API, GET {uri}/blobs/{sha256}; default: the reporter's "
                                              "registered endpoint). The message must be there before the audit runs."),
+    blobs: Path = typer.Option(None, help="With --report: put the hop's request message in this blob store (a "
+                                          "node's <home>/blobs, served by its API at --input-uri)."),
     json_path: Path = typer.Option(None, "--json", help="Write the verdicts as JSON here ('-' for stdout)."),
 ) -> None:
     """Re-run every hop of a transcript on the input its node signed for and name the nodes whose signed output is not what their blocks compute (a corrupting relay).
@@ -280,6 +282,10 @@ def blame_cmd(
         if not uri:
             raise ConfigError("no --input-uri and the reporter has no registered endpoint: give the URL of a blob "
                               "API that serves the hop's request message")
+        if blobs is not None:
+            from brainnet.node.blobs import BlobStore
+
+            BlobStore(blobs).put(call.request)
         audit_id, receipt = contracts.as_(account).report_hop(call.record, call.signature, uri)
         audit = contracts.audit(audit_id)
         out["report"] = {"audit_id": audit_id, "task_id": audit.task_id, "node": audit.node, "tx": receipt.tx_hash,
