@@ -8,17 +8,21 @@
         holding such a record who believes the hop was computed wrongly `report`s it with a
         bond and the audit task's fee: the signer must be a registered node, and an ordinary
         `near` task on the hop-audit model is opened on Inference whose input is the hop's
-        request message (its sha256 is the record's request hash, so the input cannot be
-        swapped). The committee recomputes the hop from that input and reveals the SimHash of
-        the output; `resolve`, once the task is final, compares the settled fingerprint with
-        the one the node signed: further apart than the task's tolerance, the node is slashed
+        bundle b"BNH1" ++ request hash ++ reply hash (its sha256 is computed here, so neither
+        message can be swapped). The committee fetches both messages, recomputes the hop from
+        the request and compares the whole reply with it: it reveals the SimHash of the reply
+        when the reply is what the blocks compute, and of the negated reply (every bit flipped)
+        when it is not. `resolve`, once the task is final, compares the settled fingerprint
+        with the one the node signed: further apart than the task's tolerance (a corrupt reply,
+        or a fingerprint that is not the reply's), the node is slashed
         (`Registry.slash`, this contract must be authorized) and the reporter gets the bond
         back plus `reward_bps` of what was taken, paid from the bounty pool; otherwise (or when
         the task was refunded) the bond goes to the bounty pool, so a report costs a wrong or
         idle reporter its bond and cannot be used to grief nodes for free.
 @dev The audit task pays its committee from the fee like any task; a refunded fee goes back
      to the reporter. Lost bonds fund the bounty pool that rewards upheld reports; anyone may
-     `fund` it. A record is reported once (by its digest). The hop fingerprint's projections
+     `fund` it. reward_bps <= 10000 keeps self-reporting unprofitable (a node reporting itself
+     gets back at most what it lost). A record is reported once (by its digest). The hop fingerprint's projections
      are fixed per hop range (the node computes them when it answers), so the committee's
      model ignores the task id for them. Parameters change only through `set_param`, called
      by `governance`; the owner chooses which sharded models are audited (the hop-audit
@@ -272,7 +276,8 @@ def report(model_id: bytes32, start: uint256, end: uint256, request_hash: bytes3
            fingerprint: bytes32, signature: Bytes[65], input_uri: String[256]) -> uint256:
     """
     @notice Report a signed hop as corrupt: post `bond` + `fee`; an audit task recomputes the hop
-            from its request message, which must be fetchable at `input_uri` by its sha256.
+            from its bundle (b"BNH1" ++ request hash ++ reply hash), which must be fetchable at
+            `input_uri` by its sha256, as must both messages.
     @return the audit id
     """
     assert self.audited[model_id], "shardaudit: hops of this model are not audited"
@@ -288,7 +293,8 @@ def report(model_id: bytes32, start: uint256, end: uint256, request_hash: bytes3
     fee: uint256 = self.fee
     assert extcall self.token.transferFrom(msg.sender, self, bond + fee), "shardaudit: bond transfer failed"
     assert extcall self.token.approve(self.inference.address, fee), "shardaudit: approve failed"
-    task_id: uint256 = extcall self.inference.request(self.audit_model, request_hash, input_uri, fee)
+    bundle: bytes32 = sha256(concat(b"BNH1", request_hash, reply_hash))     # the audit task's input blob
+    task_id: uint256 = extcall self.inference.request(self.audit_model, bundle, input_uri, fee)
     audit_id: uint256 = self.audit_count + 1
     self.audit_count = audit_id
     self.audits[audit_id] = Audit(

@@ -9,6 +9,8 @@ autouse anchor of conftest.py.
 """
 from __future__ import annotations
 
+import hashlib
+
 import boa
 import pytest
 from eth_account import Account
@@ -16,7 +18,7 @@ from eth_account import Account
 from contract_world import CONTRACTS, E18, REFUNDED, SETTLED, World, keccak, node_stake
 from test_inference_near import blob_of, complement, flip, play_near
 from brainnet.protocol.commitment import model_key
-from brainnet.shard.hops import HopRecord
+from brainnet.shard.hops import HopRecord, audit_bundle
 
 AUDIT_MODEL = model_key("shard-hop-audit")
 SHARDED = model_key("minilm-l6")
@@ -90,7 +92,8 @@ def test_report_opens_a_near_audit_task_on_the_hops_input(aw):
     a = aw.audit.audits(audit_id)
     assert (a.node, a.fingerprint, a.bond, a.fee, a.status) == (SIGNER.address, FP, BOND, AUDIT_FEE, 1)
     t = aw.inference.tasks(a.task_id)
-    assert (t.model_id, t.input_hash, t.fee, t.tolerance) == (AUDIT_MODEL, rec.request_hash, AUDIT_FEE, TOL)
+    bundle = hashlib.sha256(audit_bundle(rec.request_hash, rec.reply_hash)).digest()
+    assert (t.model_id, t.input_hash, t.fee, t.tolerance) == (AUDIT_MODEL, bundle, AUDIT_FEE, TOL)
     assert aw.audit.audit_of_task(a.task_id) == audit_id and aw.audit.reported(rec.digest()) == audit_id
     assert aw.token.balanceOf(aw.reporter) == before - BOND - AUDIT_FEE
     assert aw.token.balanceOf(aw.audit.address) == BOND

@@ -1,8 +1,8 @@
 """`brainnet shard blame --report` and `brainnet shard resolve` against a real chain (anvil).
 
 A shard node signs a corrupt reply (an in-process server with its key, `corrupt` behaviour);
-the route's transcript is saved; the CLI (a separate process) blames it, puts the hop's request
-message in the reporter's blob store and reports it to ShardAudit; the reporter, the only node
+the route's transcript is saved; the CLI (a separate process) blames it, puts the hop's audit
+bundle, request and reply in the reporter's blob store and reports it to ShardAudit; the reporter, the only node
 serving the hop-audit model (K = 1), runs the audit task with its daemon; `shard resolve`
 refuses before the audit task is final, then resolves it and the signer is slashed."""
 from __future__ import annotations
@@ -90,7 +90,8 @@ def test_blame_report_and_resolve_through_the_cli(tmp_path):
             result = json.loads(out.stdout)
             assert [(b["node"], b["blocks"], b["provable"]) for b in result["blamed"]] == [(signer.address, "4:8", True)]
             report = result["report"]
-            assert report["node"] == signer.address and store.has(report["request_sha256"])
+            assert report["node"] == signer.address
+            assert all(store.has(report[k]) for k in ("bundle_sha256", "request_sha256", "reply_sha256"))
             audit_id = str(report["audit_id"])
 
             early = brainnet("shard", "resolve", audit_id, "--deployment", str(path), "--key",

@@ -148,7 +148,19 @@ def test_brainnet_shard_blame_reads_a_transcript_and_writes_json(servers, tmp_pa
     assert result.exit_code != 0 and "--deployment" in str(result.exception)
 
 
-def test_the_hop_audit_model_recomputes_the_fingerprint_an_honest_node_signs(servers):
+def audit_output(audit, call: HopCall, reply: bytes | None = None):
+    """What an audit committee member reveals for `call` (its reply, or `reply` in its place)."""
+    import hashlib
+
+    from brainnet.shard.hops import audit_bundle
+
+    reply = call.reply if reply is None else reply
+    bundle = audit_bundle(hashlib.sha256(call.request).digest(), hashlib.sha256(reply).digest())
+    assert audit.blobs_needed(bundle) == [hashlib.sha256(call.request).hexdigest(), hashlib.sha256(reply).hexdigest()]
+    return audit.run_with(bundle, {hashlib.sha256(b).hexdigest(): b for b in (call.request, reply)})
+
+
+def test_the_hop_audit_model_attests_honest_replies_and_flips_corrupt_ones(servers):
     from brainnet.errors import ModelError
     from brainnet.models import get_model
     from brainnet.protocol.simhash import hamming
@@ -156,20 +168,61 @@ def test_the_hop_audit_model_recomputes_the_fingerprint_an_honest_node_signs(ser
     audit = get_model("shard-hop-audit")
     assert (audit.agreement, audit.tolerance) == ("near", 16)
     honest, corrupt = servers
-    _, good = run_route(honest, "Everyone said that the chess trophy near the river looked outdated.", "int8")
-    _, bad = run_route([honest[0], honest[1], corrupt[2]], "Everyone said that the chess trophy near the river "
-                                                           "looked outdated.", "int8")
+    text = "Everyone said that the chess trophy near the river looked outdated."
+    _, good = run_route(honest, text, "int8")
+    _, bad = run_route([honest[0], honest[1], corrupt[2]], text, "int8")
     for call in good:
-        out = audit.run(call.request)                       # the audit task's input is the request message
+        out = audit_output(audit, call)
         again = audit.decode_output(audit.canonical(out))
         assert (again.start, again.end) == (call.start, call.end) and (again.vector == out.vector).all()
         assert audit.fingerprint(again, task_id=11) == audit.fingerprint(out, task_id=12) == call.fingerprint
-    lied = audit.fingerprint(audit.run(bad[2].request), 1)
-    assert lied == good[2].fingerprint and hamming(lied, bad[2].fingerprint) > audit.tolerance
+    flipped = audit.fingerprint(audit_output(audit, bad[2]), 1)
+    assert hamming(flipped, bad[2].fingerprint) == 256                 # what the corrupting node signed
+    zero = codec.encode({"out": torch.zeros(1, 384)}, "int8")            # an all-zero reply still lands far
+    assert hamming(audit.fingerprint(audit_output(audit, bad[2], zero), 1),
+                   hop_fingerprint(model_key("minilm-l6"), 5, 8, {"out": torch.zeros(1, 384)})) > audit.tolerance
+    with pytest.raises(ModelError, match="run_with"):
+        audit.run(bad[2].request)
+    with pytest.raises(ModelError, match="68 bytes"):
+        audit.blobs_needed(b'{"text": "hello"}')
+    with pytest.raises(ModelError, match="do not hash"):
+        audit.run_with(b"BNH1" + bytes(64), {})
+    unnamed = HopCall("x", "", "minilm-l6", 2, 5, codec.encode({"h": torch.zeros(1, 2, 384)}, "fp32"), good[1].reply,
+                      None, None)
     with pytest.raises(ModelError, match="names no hop"):
-        audit.run(codec.encode({"h": torch.zeros(1, 2, 384)}, "fp32"))
-    with pytest.raises(ModelError, match="not an activation message"):
-        audit.run(b'{"text": "hello"}')
+        audit_output(audit, unnamed)
+
+
+def test_a_corruption_chosen_to_keep_the_fingerprint_is_still_audited_as_corrupt(servers):
+    """A node that knows the public hop projections can corrupt its reply along their null space:
+    the fingerprint it signs is the honest one, yet the audit compares whole tensors and flips."""
+    import numpy as np
+
+    from brainnet.models import get_model
+    from brainnet.protocol.simhash import hamming, projections
+    from brainnet.shard.hops import SKETCH, hop_seed, hop_vector, sketch
+
+    honest, _ = servers
+    _, calls = run_route(honest, "The old fisherman forgot the quarterly report in the desert.", "fp32")
+    call = calls[1]                                                  # blocks 2:5, h of shape (1, T, 384)
+    h = codec.decode(call.reply).tensors["h"]
+    x = hop_vector({"h": h})
+    seed = hop_seed(model_key("minilm-l6"), 2, 5)
+    # M = P S: the 256 x n map from the reply to the projections the fingerprint signs
+    rng = np.random.Generator(np.random.PCG64(int.from_bytes(keccak(seed + b"sketch"), "big")))
+    bucket = rng.integers(0, SKETCH, size=x.size)                          # the sketch's own draws
+    sign = 2 * rng.integers(0, 2, size=x.size) - 1
+    m = projections(seed, SKETCH)[:, bucket] * sign                        # (256, n)
+    assert np.allclose(m @ x, projections(seed, SKETCH) @ sketch(x, seed))
+    z = np.random.default_rng(0).standard_normal(x.size) * float(np.std(x))
+    stealth = z - m.T @ np.linalg.solve(m @ m.T, m @ z)                     # M @ stealth = 0
+    y = torch.from_numpy((x + stealth).astype(np.float32)).reshape(h.shape)
+    reply = codec.encode({"h": y}, "fp32")
+    signed = hop_fingerprint(model_key("minilm-l6"), 2, 5, {"h": y})
+    assert signed == call.fingerprint                                 # the fingerprint cannot tell
+    assert float((y - h).norm() / h.norm()) > 0.5                     # ... a reply this far off
+    audit = get_model("shard-hop-audit")
+    assert hamming(audit.fingerprint(audit_output(audit, call, reply), 1), signed) == 256
 
 
 def test_the_hop_fingerprint_follows_its_spec_and_separates_drift_from_corruption():

