@@ -245,3 +245,49 @@ def test_the_hop_fingerprint_follows_its_spec_and_separates_drift_from_corruptio
     noise = np.random.default_rng(1).standard_normal(x.size)
     assert hamming(vector_fingerprint(x + 1e-4 * noise, seed), vector_fingerprint(x, seed)) <= 2
     assert hamming(vector_fingerprint(x + noise, seed), vector_fingerprint(x, seed)) > 40
+
+
+def test_remote_sequential_keeps_a_transcript_and_fails_over_from_unsigned_or_foreign_signatures(servers):
+    from brainnet.node.api import serve_in_thread
+    from brainnet.node.shard_server import create_app
+    from brainnet.shard.client import RemoteSequential
+    from brainnet.shard.route import Announcement
+
+    honest, _ = servers
+    mid = honest[1]
+    unsigned = ShardServer(mid.model, mid.plan, mid.blocks, mid.memory_mb)                  # no key
+    foreign = ShardServer(mid.model, mid.plan, mid.blocks, mid.memory_mb, signer=KEYS[0])   # not its own key
+    spare_key = Account.from_key(keccak(b"spare hop signer"))
+    spare = ShardServer(mid.model, mid.plan, mid.blocks, mid.memory_mb, signer=spare_key)
+    nodes, running = [], []
+    try:
+        for node, address, cost in ((honest[0], KEYS[0].address, 1.0), (unsigned, KEYS[1].address, 1000.0),
+                                    (foreign, "0x" + "11" * 20, 100.0), (spare, spare_key.address, 1.0),
+                                    (honest[2], KEYS[2].address, 1.0)):
+            server, port = serve_in_thread(create_app(node), port=0)
+            running.append(server)
+            nodes.append(Announcement(id=address, endpoint=f"http://127.0.0.1:{port}", model="minilm-l6",
+                                      start=node.plan.start, end=node.plan.end, throughput=cost))
+        act = MiniLMTokenizer()(["The research team celebrated the vaccine trial data."])
+        want = RemoteSequential("minilm-l6", [nodes[0], nodes[3], nodes[4]], codec_name="fp32")
+        expected = want(act["ids"], act["mask"])
+        assert [c.signer for c in want.transcript] == [KEYS[0].address, spare_key.address, KEYS[2].address]
+        want.close()
+        # the middle hop is planned through the unsigned node (fastest), then the foreign signer
+        for require, failovers in ((False, 0), (True, 2)):
+            remote = RemoteSequential("minilm-l6", [nodes[0], nodes[1], nodes[2], nodes[3], nodes[4]],
+                                      codec_name="fp32", require_signatures=require, timeout=5.0)
+            remote.nodes[3] = Announcement(**{**nodes[3].__dict__, "throughput": 1e-3})   # the spare: slowest
+            out = remote(act["ids"], act["mask"])
+            assert torch.allclose(out, expected, atol=1e-6)
+            assert remote.stats.failovers == failovers
+            middle = remote.transcript[1]
+            if require:
+                assert remote.dead == {KEYS[1].address, "0x" + "11" * 20} and middle.signer == spare_key.address
+                assert blame(remote.transcript) == []
+            else:
+                assert middle.node_id == KEYS[1].address and middle.signature is None and middle.signer is None
+            remote.close()
+    finally:
+        for server in running:
+            server.stop()
