@@ -21,7 +21,8 @@
         idle reporter its bond and cannot be used to grief nodes for free.
 @dev The audit task pays its committee from the fee like any task; a refunded fee goes back
      to the reporter. Lost bonds fund the bounty pool that rewards upheld reports; anyone may
-     `fund` it. reward_bps <= 10000 keeps self-reporting unprofitable (a node reporting itself
+     `fund` it, and the dust of a divided audit fee that Inference returns to this contract
+     joins it at the next `resolve`. reward_bps <= 10000 keeps self-reporting unprofitable (a node reporting itself
      gets back at most what it lost). A record is reported once (by its digest). The hop fingerprint's projections
      are fixed per hop range (the node computes them when it answers), so the committee's
      model ignores the task id for them. Parameters change only through `set_param`, called
@@ -151,6 +152,7 @@ fee: public(uint256)                     # the audit task's fee (pays its commit
 slash_bps: public(uint256)               # share of the node's stake an upheld audit slashes
 reward_bps: public(uint256)              # share of the slashed amount paid to the reporter from the bounty
 bounty: public(uint256)                  # pool of rewards: lost bonds and `fund`
+bonds: public(uint256)                   # bonds of open audits; balance = bounty + bonds after every resolve
 audited: public(HashMap[bytes32, bool])  # sharded models whose hops may be reported
 audits: public(HashMap[uint256, Audit])
 audit_count: public(uint256)
@@ -301,6 +303,7 @@ def report(model_id: bytes32, start: uint256, end: uint256, request_hash: bytes3
         reporter=msg.sender, node=node, model_id=model_id, start=start, end=end, request_hash=request_hash,
         reply_hash=reply_hash, fingerprint=fingerprint, task_id=task_id, bond=bond, fee=fee, status=OPEN,
     )
+    self.bonds += bond
     self.reported[digest] = audit_id
     self.audit_of_task[task_id] = audit_id
     log HopReported(audit_id=audit_id, node=node, reporter=msg.sender, task_id=task_id, model_id=model_id,
@@ -325,6 +328,7 @@ def resolve(audit_id: uint256) -> bool:
     upheld: bool = t.status == SETTLED and distance > t.tolerance
     taken: uint256 = 0
     reward: uint256 = 0
+    self.bonds -= a.bond
     if upheld:
         self.audits[audit_id].status = UPHELD
         amount: uint256 = staticcall self.registry.stake_of(a.node) * self.slash_bps // 10000
@@ -337,5 +341,11 @@ def resolve(audit_id: uint256) -> bool:
         self.bounty += a.bond
         if t.status == REFUNDED:
             assert extcall self.token.transfer(a.reporter, a.fee), "shardaudit: fee refund failed"
+    # what Inference sent back to this contract as requester (the division dust of an audit fee) or
+    # anyone sent it directly joins the bounty, so the balance is exactly bounty + open bonds again
+    excess: uint256 = staticcall self.token.balanceOf(self) - self.bounty - self.bonds
+    if excess > 0:
+        self.bounty += excess
+        log BountyFunded(funder=self.inference.address, amount=excess)
     log AuditResolved(audit_id=audit_id, node=a.node, upheld=upheld, distance=distance, slashed=taken, reward=reward)
     return upheld
