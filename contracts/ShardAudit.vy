@@ -152,7 +152,8 @@ fee: public(uint256)                     # the audit task's fee (pays its commit
 slash_bps: public(uint256)               # share of the node's stake an upheld audit slashes
 reward_bps: public(uint256)              # share of the slashed amount paid to the reporter from the bounty
 bounty: public(uint256)                  # pool of rewards: lost bonds and `fund`
-bonds: public(uint256)                   # bonds of open audits; balance = bounty + bonds after every resolve
+bonds: public(uint256)                   # bonds of open audits
+fees: public(uint256)                    # fees of open audits: Inference may return up to this much (refunds, dust)
 audited: public(HashMap[bytes32, bool])  # sharded models whose hops may be reported
 audits: public(HashMap[uint256, Audit])
 audit_count: public(uint256)
@@ -304,6 +305,7 @@ def report(model_id: bytes32, start: uint256, end: uint256, request_hash: bytes3
         reply_hash=reply_hash, fingerprint=fingerprint, task_id=task_id, bond=bond, fee=fee, status=OPEN,
     )
     self.bonds += bond
+    self.fees += fee
     self.reported[digest] = audit_id
     self.audit_of_task[task_id] = audit_id
     log HopReported(audit_id=audit_id, node=node, reporter=msg.sender, task_id=task_id, model_id=model_id,
@@ -329,6 +331,7 @@ def resolve(audit_id: uint256) -> bool:
     taken: uint256 = 0
     reward: uint256 = 0
     self.bonds -= a.bond
+    self.fees -= a.fee
     if upheld:
         self.audits[audit_id].status = UPHELD
         amount: uint256 = staticcall self.registry.stake_of(a.node) * self.slash_bps // 10000
@@ -341,11 +344,13 @@ def resolve(audit_id: uint256) -> bool:
         self.bounty += a.bond
         if t.status == REFUNDED:
             assert extcall self.token.transfer(a.reporter, a.fee), "shardaudit: fee refund failed"
-    # what Inference sent back to this contract as requester (the division dust of an audit fee) or
-    # anyone sent it directly joins the bounty, so the balance is exactly bounty + open bonds again
-    excess: uint256 = staticcall self.token.balanceOf(self) - self.bounty - self.bonds
-    if excess > 0:
-        self.bounty += excess
-        log BountyFunded(funder=self.inference.address, amount=excess)
+    # what Inference sent back to this contract as requester (the division dust of audit fees) or
+    # anyone sent it directly joins the bounty, keeping back what the open audits may still be owed
+    # (each at most its fee): with no audit open, the balance is exactly the bounty again
+    held: uint256 = self.bounty + self.bonds + self.fees
+    balance: uint256 = staticcall self.token.balanceOf(self)
+    if balance > held:
+        self.bounty += balance - held
+        log BountyFunded(funder=self.inference.address, amount=balance - held)
     log AuditResolved(audit_id=audit_id, node=a.node, upheld=upheld, distance=distance, slashed=taken, reward=reward)
     return upheld
