@@ -291,3 +291,17 @@ def test_remote_sequential_keeps_a_transcript_and_fails_over_from_unsigned_or_fo
     finally:
         for server in running:
             server.stop()
+
+
+def test_a_lying_audit_member_lands_far_from_the_honest_fingerprint(servers):
+    import numpy as np
+
+    from brainnet.models import get_model
+    from brainnet.protocol.simhash import hamming
+
+    audit = get_model("shard-hop-audit")
+    honest, _ = servers
+    _, calls = run_route(honest, "The delivery driver carried a basket of apples.", "fp32")
+    out = audit_output(audit, calls[1])
+    lie = audit.perturb(out, np.random.default_rng(0))
+    assert hamming(audit.fingerprint(lie, 1), audit.fingerprint(out, 1)) > audit.tolerance

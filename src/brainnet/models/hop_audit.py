@@ -181,6 +181,13 @@ class HopAuditRuntime(ModelRuntime):
 
         return vector_fingerprint(output.vector, hop_seed(output.model_id, output.start, output.end))
 
+    def perturb(self, output: HopOutput, rng: np.random.Generator) -> HopOutput:
+        """A lying member's output (node behaviours wrong / near-cheat): noise as large as the values."""
+        vec = np.asarray(output.vector, dtype=np.float32)
+        scale = float(np.std(vec)) or 1.0
+        noisy = vec + rng.normal(0.0, scale, size=vec.shape).astype(np.float32)
+        return HopOutput(output.model_id, output.start, output.end, noisy)
+
     def sample_inputs(self, n: int, seed: int = 0) -> list[bytes]:
         """Audit inputs are bundles of messages that live in blob stores; there are no standalone samples."""
         raise ModelError(f"{self.name}: audit inputs are hop bundles (brainnet.shard.hops.audit_bundle)")

@@ -516,6 +516,9 @@ class NodeDaemon:
     def _corrupt(self, task: TrackedTask, output):
         """A lying node's output (see the behaviours at the top of this file)."""
         rng = np.random.default_rng([task.task_id, int(self.address, 16) % 2**63])
+        perturb = getattr(self.runtimes[task.model_id], "perturb", None)   # outputs that are not plain vectors
+        if perturb is not None:
+            return perturb(output, rng)
         if self._is_near(task) or self.behaviour is Behaviour.NEAR_CHEAT:
             noisy = output + rng.normal(0.0, 0.05, size=output.shape).astype(output.dtype)
             return noisy / np.linalg.norm(noisy)
