@@ -21,10 +21,11 @@
         idle reporter its bond and cannot be used to grief nodes for free.
 @dev The audit task pays its committee from the fee like any task; a refunded fee goes back
      to the reporter. Lost bonds fund the bounty pool that rewards upheld reports; anyone may
-     `fund` it, and the dust of a divided audit fee that Inference returns to this contract
-     joins it at the next `resolve`. reward_bps <= 10000 keeps self-reporting unprofitable (a node reporting itself
-     gets back at most what it lost). A record is reported once (by its digest). The hop fingerprint's projections
-     are fixed per hop range (the node computes them when it answers), so the committee's
+     `fund` it, and the dust of divided audit fees that Inference returns to this contract
+     joins it at a `resolve`, less what the open audits may still be owed (`fees`).
+     reward_bps <= 10000 keeps self-reporting unprofitable (a node reporting itself gets back
+     at most what it lost). A record is reported once (by its digest). The hop fingerprint's
+     projections are fixed per hop range (the node computes them when it answers), so the committee's
      model ignores the task id for them. Parameters change only through `set_param`, called
      by `governance`; the owner chooses which sharded models are audited (the hop-audit
      model must be able to recompute their blocks).
