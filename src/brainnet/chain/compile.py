@@ -19,7 +19,7 @@ from vyper.compiler import compile_code
 from brainnet.errors import ConfigError
 from brainnet.paths import contracts_dir, home
 
-CONTRACTS = ("Token", "Registry", "Inference", "Models", "Training", "Emission", "Governance")
+CONTRACTS = ("Token", "Registry", "Inference", "Models", "Training", "Emission", "Governance", "ShardAudit")
 
 
 @dataclass(frozen=True)

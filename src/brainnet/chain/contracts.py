@@ -113,6 +113,24 @@ def call_tx(fn) -> dict:
     return {"to": fn.address, "data": fn._encode_transaction_data()}
 
 
+@dataclass(frozen=True)
+class AuditView:
+    """One `ShardAudit` report: a signed hop record under audit."""
+    audit_id: int
+    reporter: str
+    node: str                # signer of the hop record
+    model_id: bytes
+    start: int
+    end: int
+    request_hash: bytes
+    reply_hash: bytes
+    fingerprint: bytes
+    task_id: int             # the audit task on Inference
+    bond: int
+    fee: int
+    status: int              # 1 open, 2 upheld (node slashed), 3 dismissed (bond lost)
+
+
 class EventDecoder:
     """Decodes receipt and `get_logs` logs of a set of bound contracts into `Event`s, matching
     each log by its contract's address and its topic; logs of other contracts are skipped
@@ -156,15 +174,19 @@ class Contracts(EventDecoder):
         # Training: read by `brainnet params` and governance (its own events: chain.training)
         self.training = self.w3.eth.contract(address=addr["Training"], abi=artifacts["Training"].abi) \
             if "Training" in addr else None
+        # ShardAudit: absent from deployment files written before it existed
+        self.shard_audit = self.w3.eth.contract(address=addr["ShardAudit"], abi=artifacts["ShardAudit"].abi) \
+            if "ShardAudit" in addr else None
         self.committee_size = deployment.params.committee_size
         self._index_events(self._all())
 
     def _all(self) -> list:
-        return [c for c in (self.token, self.registry, self.inference, self.emission, self.governance) if c is not None]
+        return [c for c in (self.token, self.registry, self.inference, self.emission, self.governance,
+                            self.shard_audit) if c is not None]
 
     def by_name(self, name: str):
         """The bound contract called `name` (Token, Registry, Inference, Training, Emission, Governance)."""
-        contract = getattr(self, name.lower(), None)
+        contract = getattr(self, {"ShardAudit": "shard_audit"}.get(name, name.lower()), None)
         if contract is None:
             raise ConfigError(f"this deployment has no {name} contract; redeploy with a current brainnet")
         return contract
@@ -254,6 +276,15 @@ class Contracts(EventDecoder):
         measured (by node address; 0 when unknown)."""
         pings_ms = pings_ms or {}
         return [s.announcement(model, pings_ms.get(s.node, 0.0)) for s in self.shards(model_id)]
+
+    # ------------------------------------------------------------ shard audits
+    def audit(self, audit_id: int) -> AuditView:
+        """One report of `ShardAudit` (status 1 open, 2 upheld, 3 dismissed; 0 = no such audit)."""
+        raw = self.by_name("ShardAudit").functions.audits(audit_id).call()
+        return AuditView(audit_id, *(bytes(v) if isinstance(v, (bytes, bytearray)) else v for v in raw))
+
+    def audit_of_task(self, task_id: int) -> int:
+        return self.by_name("ShardAudit").functions.audit_of_task(task_id).call()
 
     # ------------------------------------------------------------ events
     def events(self, from_block: int, to_block: int) -> list[Event]:
@@ -381,6 +412,30 @@ class Actor:
 
     def claim(self) -> Receipt:
         return self._send(self.c.inference.functions.claim(), "claim", 300_000)
+
+    # shard audits
+    def report_hop(self, record, signature: bytes, input_uri: str) -> tuple[int, Receipt]:
+        """Report a signed hop record (`brainnet.shard.hops.HopRecord`) to ShardAudit; approves the
+        bond and the audit fee first. Returns (audit id, receipt)."""
+        audit = self.c.by_name("ShardAudit")
+        cost = audit.functions.bond().call() + audit.functions.fee().call()
+        self.approve(audit.address, cost)
+        receipt = self._send(audit.functions.report(record.model_id, record.start, record.end, record.request_hash,
+                                                    record.reply_hash, record.fingerprint, bytes(signature),
+                                                    input_uri), "report_hop", 1_500_000)
+        for ev in self.c.decode(receipt.logs):
+            if ev.name == "HopReported":
+                return ev.args["audit_id"], receipt
+        raise ConfigError("report mined without a HopReported event; wrong contract address?")
+
+    def resolve_audit(self, audit_id: int) -> Receipt:
+        return self._send(self.c.by_name("ShardAudit").functions.resolve(audit_id), "resolve_audit", 1_000_000)
+
+    def fund_audits(self, amount: int) -> Receipt:
+        """Add `amount` to ShardAudit's bounty pool (rewards of upheld reports)."""
+        audit = self.c.by_name("ShardAudit")
+        self.approve(audit.address, amount)
+        return self._send(audit.functions.fund(amount), "fund_audits", 200_000)
 
     # emission
     def claim_rewards(self, epochs: list[int]) -> Receipt:

@@ -21,6 +21,8 @@ from brainnet.errors import ConfigError
 from brainnet.protocol import model_key
 
 TOKEN = 10**18
+HOP_AUDIT_MODEL = "shard-hop-audit"          # brainnet.models.hop_audit: recomputes reported shard hops
+AUDITED_SHARD_MODELS = ("minilm-l6",)        # sharded models whose hops ShardAudit accepts
 
 
 @dataclass
@@ -60,6 +62,11 @@ class DeployParams:
     voting_period: int = 50                  # blocks a vote stays open
     timelock_blocks: int = 20                # blocks between the end of the vote and execution
     grace_blocks: int = 500                  # blocks a passed proposal stays executable
+    # ShardAudit (a reported hop record is recomputed by an audit task; see contracts/ShardAudit.vy)
+    audit_bond: int = 100 * TOKEN            # a reporter's bond: back (plus a reward) when upheld, else lost
+    audit_fee: int = 1 * TOKEN               # the audit task's fee, paid by the reporter (pays the committee)
+    audit_slash_bps: int = 2000              # share of a node's stake an upheld audit slashes
+    audit_reward_bps: int = 5000             # share of the slashed amount paid to the reporter from the bounty
 
     @classmethod
     def from_dict(cls, data: dict) -> "DeployParams":
@@ -130,6 +137,10 @@ def deploy(
     Training report settled work to Emission, the Token's only
     minter. The deployer keeps the Registry's `owner` role, the bootstrap duties that
     are not parameters: registering models and authorizing protocol contracts.
+    ShardAudit is authorized to slash; when `models` has a sharded model it audits
+    (minilm-l6), the `shard-hop-audit` model is registered too (near, its runtime's
+    tolerance) and ShardAudit accepts reports on that model's hops. Governance governs
+    ShardAudit's parameters (`audit_*`); the deployer keeps its choice of audited models.
     """
     params = params or DeployParams()
     deployer = deployer or backend.funder
@@ -173,12 +184,28 @@ def deploy(
     call(training, "Training", "set_param", 9, int(emission, 16))        # ... to Emission
     if params.slash_burn_bps:
         call(registry, "Registry", "set_param", 4, params.slash_burn_bps)
-    governance = create("Governance", token, [registry, inference, emission, training], params.proposal_threshold,
+    # ShardAudit: slashes a shard node that signed a corrupt hop, through an audit task on the hop-audit
+    # model (registered below, and the sharded models it can recompute marked audited, when one is deployed);
+    # its parameters are governed like the others'
+    shard_audit = create("ShardAudit", token, registry, inference, model_key(HOP_AUDIT_MODEL), params.audit_bond,
+                         params.audit_fee, params.audit_slash_bps, params.audit_reward_bps)
+    signer.send({"to": registry, "data": reg.functions.authorize(shard_audit, True)._encode_transaction_data()},
+                label="authorize")
+    governance = create("Governance", token, [registry, inference, emission, training, shard_audit],
+                        params.proposal_threshold,
                         params.gov_quorum_bps, params.voting_period, params.timelock_blocks, params.grace_blocks)
     for address, name in ((registry, "Registry"), (inference, "Inference"), (emission, "Emission"),
-                          (training, "Training")):
+                          (training, "Training"), (shard_audit, "ShardAudit")):
         call(address, name, "set_governance", governance)
     call(token, "Token", "set_minter", emission)
+    models = dict(models or {})
+    audited = [name for name in models if name in AUDITED_SHARD_MODELS]
+    if audited and HOP_AUDIT_MODEL not in models:
+        from brainnet.models.hop_audit import HopAuditRuntime
+
+        models[HOP_AUDIT_MODEL] = (bytes.fromhex(HopAuditRuntime.default_weights()), HopAuditRuntime.tolerance)
+    for name in audited:
+        call(shard_audit, "ShardAudit", "set_audited", model_key(name), True)
     registered = {}
     for name, spec in (models or {}).items():
         weights_hash, tolerance = spec if isinstance(spec, tuple) else (spec, None)
@@ -191,6 +218,6 @@ def deploy(
     return Deployment(
         chain=backend.spec, chain_id=backend.chain_id, deploy_block=deploy_block, deployer=deployer.address,
         addresses={"Token": token, "Registry": registry, "Inference": inference, "Models": models_addr,
-                   "Training": training, "Emission": emission, "Governance": governance},
+                   "Training": training, "Emission": emission, "Governance": governance, "ShardAudit": shard_audit},
         abi_hash=abi_hash(artifacts), params=params, models=registered,
     )

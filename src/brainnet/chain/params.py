@@ -15,7 +15,7 @@ from brainnet.errors import ConfigError
 @dataclass(frozen=True)
 class Param:
     name: str           # what users call it: `brainnet propose inference.committee_size 7`
-    contract: str       # Registry | Inference | Training | Emission | Governance
+    contract: str       # Registry | Inference | Training | Emission | Governance | ShardAudit
     param_id: int       # the P_* constant of that contract
     getter: str | None  # view that reads it (None: a write-only action, e.g. adding a source)
     kind: str = "int"   # int | address | token (18 decimals) | bps
@@ -54,6 +54,10 @@ PARAMS: tuple[Param, ...] = (
     Param("emission.add_inference_source", "Emission", 2, None, "address", "allow a contract to report inference work"),
     Param("emission.add_training_source", "Emission", 3, None, "address", "allow a contract to report training work"),
     Param("emission.remove_source", "Emission", 4, None, "address", "stop a contract reporting work"),
+    Param("shardaudit.bond", "ShardAudit", 1, "bond", "token", "bond a reporter of a corrupt shard hop posts"),
+    Param("shardaudit.fee", "ShardAudit", 2, "fee", "token", "fee of a hop's audit task, paid by the reporter"),
+    Param("shardaudit.slash_bps", "ShardAudit", 3, "slash_bps", "bps", "share of stake an upheld hop audit slashes"),
+    Param("shardaudit.reward_bps", "ShardAudit", 4, "reward_bps", "bps", "share of that slash paid to the reporter from the bounty"),
     Param("governance.proposal_threshold", "Governance", 1, "proposal_threshold", "token", "votes needed to propose"),
     Param("governance.quorum_bps", "Governance", 2, "quorum_bps", "bps", "votes for needed, share of supply at the snapshot"),
     Param("governance.voting_period", "Governance", 3, "voting_period", "int", "blocks a vote stays open"),

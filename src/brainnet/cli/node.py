@@ -26,6 +26,11 @@ def start(
     sharded: list[str] = typer.Option(None, "--sharded", help="A model to run over the shard servers announced in the "
                                       "Registry instead of locally (minilm-l6; repeatable): each task goes over this "
                                       "member's own route, disjoint from the other members' routes."),
+    audit: bool = typer.Option(False, "--audit", help="With --sharded: require signed hops on this member's route, "
+                                                      "and when a task settles against this member, blame the route "
+                                                      "and report the corrupting node to ShardAudit (bond + fee)."),
+    transcripts: Path = typer.Option(None, help="With --sharded: write each task's route transcript here "
+                                                "(task-<id>.json; `brainnet shard blame` reads them)."),
     batch: bool = typer.Option(True, "--batch/--no-batch",
                                help="Send what is due each loop as one draw_many/commit_many/reveal_many/finalize_many "
                                     "per kind (--no-batch: one transaction per task and action)."),
@@ -42,6 +47,8 @@ def start(
     from brainnet.node.sharded import SHARDED_RUNTIMES
     from brainnet.paths import home as brainnet_home
 
+    if (audit or transcripts is not None) and not sharded:
+        raise ConfigError("--audit and --transcripts apply to sharded models: add --sharded minilm-l6")
     unknown = set(sharded or ()) - set(SHARDED_RUNTIMES)
     if unknown:
         raise ConfigError(f"--sharded {', '.join(sorted(unknown))}: only {', '.join(SHARDED_RUNTIMES)} can run sharded")
@@ -59,7 +66,8 @@ def start(
     contracts = Contracts(open_backend(dep.chain), dep)
     runtimes = {}
     for name, info in dep.models.items():
-        runtime = SHARDED_RUNTIMES[name](contracts) if name in (sharded or ()) else get_model(name)
+        runtime = SHARDED_RUNTIMES[name](contracts, audit=audit, transcripts=transcripts) \
+            if name in (sharded or ()) else get_model(name)
         onchain = contracts.model_weights_hash(dep.model_id(name))
         if onchain != runtime.weights_hash:
             raise ModelError(f"local weights of {name} ({runtime.weights_hash.hex()[:12]}) differ from the chain's "

@@ -38,7 +38,8 @@ def serve(
     behaviour: str = typer.Option("honest", help="honest | corrupt (adds noise to what it returns: for tests "
                                                  "and demos of verification)."),
     deployment: Path = typer.Option(None, help="deployment.json: announce the shard in the Registry (optional)."),
-    key: Path = typer.Option(None, help="Keystore of the announcing node (with --deployment)."),
+    key: Path = typer.Option(None, help="Keystore of the node: announces with --deployment, and signs every hop "
+                                        "reply (so a corrupt reply can be blamed on this node and slashed)."),
     password: str = typer.Option(None, envvar="BRAINNET_PASSWORD", help="Password of --key."),
 ) -> None:
     """Serve blocks of a model at POST /shard/{model}/{start}:{end}; measures throughput first.
@@ -57,6 +58,12 @@ def serve(
 
     node = ShardServer.load(model, memory_mb, blocks=_parse_blocks(blocks), start=start, threads=threads)
     apply_behaviour(node, behaviour)
+    if key is not None:
+        from brainnet.node.keys import load_key
+
+        if password is None:
+            raise ConfigError("--key needs --password (or BRAINNET_PASSWORD)")
+        node.signer = load_key(key, password)
     node.measure_throughput(bench_tokens)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +76,8 @@ def serve(
     endpoint = f"http://127.0.0.1:{bound}"
     if deployment is not None:
         _announce(deployment, key, password, node, endpoint)
-    sys.stdout.write(json.dumps({"endpoint": endpoint, **node.info()}) + "\n")
+    signer = {"signer": node.signer.address} if node.signer is not None else {}
+    sys.stdout.write(json.dumps({"endpoint": endpoint, **node.info(), **signer}) + "\n")
     sys.stdout.flush()
     _run(create_app(node), sock)
 
@@ -220,3 +228,127 @@ def routes(
         console.print(f"disjoint route {i + 1}: {' -> '.join(r.node_ids)} ({r.cost * 1000:.1f} ms)")
     if unreachable:
         err_console.print(f"left out (no answer to /health): {', '.join(unreachable)}")
+
+
+# ---------------------------------------------------------------- blame
+@app.command("blame")
+def blame_cmd(
+    transcript: Path = typer.Argument(..., help="A route's transcript (JSON written by `brainnet node start --sharded "
+                                                "minilm-l6 --transcripts DIR`, or brainnet.shard.hops.save_transcript)."),
+    report: bool = typer.Option(False, "--report", help="Report the first provably corrupt hop to ShardAudit "
+                                                        "(needs --deployment and --key; posts the bond and audit fee)."),
+    deployment: Path = typer.Option(None, help="deployment.json of the network (with --report)."),
+    key: Path = typer.Option(None, help="Keystore of the reporting account (with --report)."),
+    password: str = typer.Option(None, envvar="BRAINNET_PASSWORD", help="Password of --key."),
+    input_uri: str = typer.Option(None, help="Where the audit committee fetches the hop's audit bundle, request "
+                                             "and reply (a node's blob API, GET {uri}/blobs/{sha256}; default: the "
+                                             "reporter's registered endpoint). They must be there before the audit runs."),
+    blobs: Path = typer.Option(None, help="With --report: put the hop's audit bundle, request and reply in this blob "
+                                          "store (a node's <home>/blobs, served by its API at --input-uri)."),
+    json_path: Path = typer.Option(None, "--json", help="Write the verdicts as JSON here ('-' for stdout)."),
+) -> None:
+    """Re-run every hop of a transcript on the input its node signed for and name the nodes whose signed output is not what their blocks compute (a corrupting relay).
+
+    Each hop is recomputed locally (MiniLM from the installed weights) and compared with its signed reply: relative L2 error above 5 % or a fingerprint more than 16 bits away blames the node. An honest node after a corrupt one is not blamed (it computed right on a wrong input). With --report the first hop whose signature checks out is reported to ShardAudit, which opens an audit task; `brainnet shard resolve AUDIT_ID` settles it once that task is final.
+    """
+    import hashlib
+
+    from brainnet.cli.common import console, write_json
+    from brainnet.errors import ConfigError
+    from brainnet.shard.blame import blame
+    from brainnet.shard.hops import load_transcript
+
+    calls, extra = load_transcript(transcript)
+    verdicts = blame(calls)
+    out = {"transcript": str(transcript), "task_id": extra.get("task_id"), "hops": len(calls),
+           "route": [{"node": c.node_id, "blocks": f"{c.start}:{c.end}", "signed": c.signature is not None}
+                     for c in calls],
+           "blamed": [v.to_json() for v in verdicts], "report": None}
+    if report:
+        provable = [v for v in verdicts if v.provable]
+        if not provable:
+            raise ConfigError("nothing to report: no hop of this transcript is provably corrupt "
+                              "(blamed hops need a valid signature to be audited on chain)")
+        if deployment is None or key is None or password is None:
+            raise ConfigError("--report needs --deployment, --key and --password (or BRAINNET_PASSWORD)")
+        from brainnet.chain import Contracts, Deployment, open_backend
+        from brainnet.node.keys import load_key
+
+        dep = Deployment.load(deployment)
+        if dep.chain == "embedded":
+            raise ConfigError("this deployment lives on an embedded chain inside another process; use anvil or rpc")
+        contracts = Contracts(open_backend(dep.chain), dep)
+        account = load_key(key, password)
+        call = calls[provable[0].index]
+        uri = input_uri or contracts.node(account.address).endpoint
+        if not uri:
+            raise ConfigError("no --input-uri and the reporter has no registered endpoint: give the URL of a blob "
+                              "API that serves the hop's request message")
+        from brainnet.shard.hops import audit_bundle
+
+        bundle = audit_bundle(call.record.request_hash, call.record.reply_hash)
+        if blobs is not None:
+            from brainnet.node.blobs import BlobStore
+
+            store = BlobStore(blobs)
+            for blob in (bundle, call.request, call.reply):
+                store.put(blob)
+        audit_id, receipt = contracts.as_(account).report_hop(call.record, call.signature, uri)
+        audit = contracts.audit(audit_id)
+        out["report"] = {"audit_id": audit_id, "task_id": audit.task_id, "node": audit.node, "tx": receipt.tx_hash,
+                         "bundle_sha256": hashlib.sha256(bundle).hexdigest(),
+                         "request_sha256": call.record.request_hash.hex(), "reply_sha256": call.record.reply_hash.hex(),
+                         "input_uri": uri}
+    if json_path is not None:
+        write_json(json_path, out)
+        if str(json_path) == "-":
+            return
+    if not verdicts:
+        console.print(f"{len(calls)} hops: every node computed what it signed for; nobody to blame")
+    for v in verdicts:
+        console.print(f"[red]blamed[/] hop {v.index} node {v.node} blocks {v.start}:{v.end}: {v.reason}"
+                      + ("" if v.provable else " [yellow](not provable on chain)[/]"))
+    if out["report"]:
+        r = out["report"]
+        console.print(f"reported to ShardAudit: audit {r['audit_id']} (audit task {r['task_id']}); the committee "
+                      f"fetches the bundle {r['bundle_sha256'][:12]}… and its request and reply from {r['input_uri']}")
+
+
+@app.command("resolve")
+def resolve_cmd(
+    audit_id: int = typer.Argument(..., min=1, help="The ShardAudit report to resolve."),
+    deployment: Path = typer.Option(..., help="deployment.json of the network."),
+    key: Path = typer.Option(..., help="Keystore of the sending account (anyone may resolve)."),
+    password: str = typer.Option(None, envvar="BRAINNET_PASSWORD", help="Password of --key."),
+    json_path: Path = typer.Option(None, "--json", help="Write the outcome as JSON here ('-' for stdout)."),
+) -> None:
+    """Resolve a ShardAudit report once its audit task is final: the node is slashed when the committee's fingerprint is further than the tolerance from the one it signed, else the reporter's bond is lost."""
+    from brainnet.chain import Contracts, Deployment, Status, open_backend
+    from brainnet.cli.common import console, write_json
+    from brainnet.errors import ConfigError
+    from brainnet.node.keys import load_key
+
+    if password is None:
+        raise ConfigError("--key needs --password (or BRAINNET_PASSWORD)")
+    dep = Deployment.load(deployment)
+    if dep.chain == "embedded":
+        raise ConfigError("this deployment lives on an embedded chain inside another process; use anvil or rpc")
+    contracts = Contracts(open_backend(dep.chain), dep)
+    audit = contracts.audit(audit_id)
+    if audit.status == 0:
+        raise ConfigError(f"ShardAudit has no report {audit_id}")
+    if audit.status == 1:
+        task = contracts.task(audit.task_id)
+        if task.status not in (Status.SETTLED, Status.REFUNDED):
+            raise ConfigError(f"audit task {audit.task_id} is not final yet ({task.status.name}); try again once "
+                              "its committee has revealed and it is finalized")
+        contracts.as_(load_key(key, password)).resolve_audit(audit_id)
+        audit = contracts.audit(audit_id)
+    outcome = {2: "upheld", 3: "dismissed"}[audit.status]
+    out = {"audit_id": audit_id, "node": audit.node, "outcome": outcome, "task_id": audit.task_id,
+           "node_stake": contracts.node(audit.node).stake}
+    if json_path is not None:
+        write_json(json_path, out)
+        if str(json_path) == "-":
+            return
+    console.print(f"audit {audit_id}: {outcome}; node {audit.node} now stakes {out['node_stake'] / 10**18:,.2f} BRN")

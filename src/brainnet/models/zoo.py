@@ -228,7 +228,10 @@ def _check_pixels(pixels: Any, model: str) -> list[float]:
 # minilm imports ModelRuntime from this module, so it is imported once everything above exists.
 from brainnet.models.minilm import MiniLMRuntime  # noqa: E402
 
-ZOO: dict[str, type[ModelRuntime]] = {DigitsRuntime.name: DigitsRuntime, MiniLMRuntime.name: MiniLMRuntime}
+from brainnet.models.hop_audit import HopAuditRuntime  # noqa: E402  (audits signed shard hops: ShardAudit.vy)
+
+ZOO: dict[str, type[ModelRuntime]] = {DigitsRuntime.name: DigitsRuntime, MiniLMRuntime.name: MiniLMRuntime,
+                                      HopAuditRuntime.name: HopAuditRuntime}
 
 _loaded: dict[tuple[str, str, str], ModelRuntime] = {}
 _loaded_lock = threading.Lock()

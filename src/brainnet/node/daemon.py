@@ -18,6 +18,12 @@ survive:
 - `late`: does the work but only acts after the commit window closed, so it misses it;
 - `offline`: never answers.
 
+Runtime hooks: a runtime whose input names further blobs defines `blobs_needed(input) -> [sha256
+hex]` and `run_with(input, {sha: bytes})` (the daemon fetches them like the input); a runtime may
+define `task_settled(daemon, task_id, result)`, called when a task
+of its model settles (a sharded member blames its route there), and `poll(daemon) -> int`,
+called at the end of every `step()` (it returns the transactions it sent).
+
 `exact` models commit sha256(output); `near` models commit keccak(SimHash fingerprint,
 sha256(output)) and reveal both (`reveal_near`).
 
@@ -178,6 +184,13 @@ class NodeDaemon:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             sent += self._flush(pending)
+        for runtime in {id(r): r for r in self.runtimes.values()}.values():
+            poll = getattr(runtime, "poll", None)               # e.g. a sharded member resolves its reports
+            if poll is not None:
+                try:
+                    sent += poll(self)
+                except BrainnetError as exc:
+                    self._note_error(f"runtime {getattr(runtime, 'name', '?')}: {exc}")
         return sent
 
     def run_forever(self, poll_s: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
@@ -243,6 +256,12 @@ class NodeDaemon:
         elif ev.name == "TaskChallenged":
             task.challenge_deadline = None
         elif ev.name in ("TaskSettled", "TaskRefunded"):
+            hook = getattr(self.runtimes.get(task.model_id), "task_settled", None)
+            if hook is not None and ev.name == "TaskSettled":   # e.g. a sharded member blames its route
+                try:
+                    hook(self, task.task_id, bytes(a["result"]))
+                except BrainnetError as exc:
+                    self._note_error(f"task {task.task_id}: after settling: {exc}")
             if self.journal.get(task.task_id) is not None:
                 self.journal.mark_finalized(task.task_id)
             del self.tasks[task.task_id]
@@ -532,16 +551,25 @@ class NodeDaemon:
                                           result_hash(entry.canonical), entry.salt)
         return self.actor.reveal(task.task_id, entry.result, entry.salt)
 
-    def _compute(self, task: TrackedTask) -> bytes:
-        sha = task.input_hash.hex()
+    def _blob(self, sha: str, task: TrackedTask) -> bytes:
+        """A blob by sha256 hex: from this node's store, else fetched from the task's sources and kept."""
         if self.store.has(sha):
-            data = self.store.get(sha)
-        else:
-            data = self.fetch(sha, self._sources(task))
-            self.store.put(data)
+            return self.store.get(sha)
+        data = self.fetch(sha, self._sources(task))
+        self.store.put(data)
+        return data
+
+    def _compute(self, task: TrackedTask) -> bytes:
+        data = self._blob(task.input_hash.hex(), task)
         runtime = self.runtimes[task.model_id]
         run_task = getattr(runtime, "run_task", None)          # sharded runtimes need the committee
-        output = run_task(data, task.task_id, list(task.members or []), self.address) if run_task else runtime.run(data)
+        blobs_needed = getattr(runtime, "blobs_needed", None)  # an input naming more blobs (hop audits)
+        if blobs_needed is not None:
+            output = runtime.run_with(data, {sha: self._blob(sha, task) for sha in blobs_needed(data)})
+        elif run_task is not None:
+            output = run_task(data, task.task_id, list(task.members or []), self.address)
+        else:
+            output = runtime.run(data)
         if self.behaviour in (Behaviour.WRONG, Behaviour.COLLUDING, Behaviour.NEAR_CHEAT):
             output = self._corrupt(task, output)
         return runtime.canonical(output)
@@ -549,6 +577,9 @@ class NodeDaemon:
     def _corrupt(self, task: TrackedTask, output):
         """A lying node's output (see the behaviours at the top of this file)."""
         rng = np.random.default_rng([task.task_id, int(self.address, 16) % 2**63])
+        perturb = getattr(self.runtimes[task.model_id], "perturb", None)   # outputs that are not plain vectors
+        if perturb is not None:
+            return perturb(output, rng)
         if self._is_near(task) or self.behaviour is Behaviour.NEAR_CHEAT:
             noisy = output + rng.normal(0.0, 0.05, size=output.shape).astype(output.dtype)
             return noisy / np.linalg.norm(noisy)

@@ -14,6 +14,12 @@ with p equal to the node's count, else 409 (the caller resends the prefix with a
 session). Sessions are dropped after `SESSION_TTL_S` idle seconds or when more than
 `MAX_SESSIONS` are open (least recently used first).
 
+Signed hops: a server given the node's key (`ShardServer.signer`, `brainnet shard serve --key`)
+signs every reply to a call whose metadata names its hop ({"hop": {"model", "start", "end"}},
+400 when it names another range) and that uses no session: headers x-brainnet-hop-fingerprint,
+x-brainnet-hop-signature and x-brainnet-hop-signer carry the record of `brainnet.shard.hops`.
+Without a key it serves the same replies, unsigned.
+
 Everything a caller sends is untrusted: malformed messages, unknown models, ranges outside
 the node's, wrong shapes or token ids are answered 4xx with {"detail": cause}, never 5xx.
 This module is the `shard/` layer's only HTTP piece; it imports nothing from chain/ or node/.
@@ -34,7 +40,9 @@ from fastapi.responses import JSONResponse, Response
 
 from brainnet.errors import BrainnetError, ModelError
 from brainnet.shard import codec
+from brainnet.protocol.commitment import model_key
 from brainnet.shard.blocks import Activations, Block, Session, ShardModel, get_model, run_blocks
+from brainnet.shard.hops import H_FINGERPRINT, H_SIGNATURE, H_SIGNER, HopRecord, hop_fingerprint
 from brainnet.shard.svd import RangePlan, lowrank_block, plan_range, stored_bytes
 
 MAX_BODY = 64 << 20            # bytes of one request
@@ -57,6 +65,7 @@ class ShardServer:
     sessions: "OrderedDict[str, tuple[Session, float, int, int]]" = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: int = 0
+    signer: Any = None                           # an eth_account account: replies to hop calls are signed
 
     @classmethod
     def load(cls, model_name: str, memory_mb: float, *, blocks: tuple[int, int] | None = None,
@@ -123,6 +132,7 @@ class ShardServer:
         except codec.CodecError as exc:
             raise ShardRequestError(400, str(exc)) from None
         out_codec, block = _reply_codec(msg.meta)
+        hop = _hop_meta(msg.meta, self.model.name, start, end)
         session, sid = self._session(msg.meta, start, end)
         try:
             act = self.forward(start, end, msg.tensors, session)
@@ -139,7 +149,18 @@ class ShardServer:
         if session is not None:
             meta = {"session": sid, "pos": session.pos}
         act.pop("mask", None)                  # the caller has it already: it never changes between blocks
-        return codec.encode(act, out_codec, block=block, meta=meta), meta
+        reply = codec.encode(act, out_codec, block=block, meta=meta)
+        if self.signer is not None and hop and session is None:
+            meta = {**meta, **self.sign(start, end, body, reply)}
+        return reply, meta
+
+    def sign(self, start: int, end: int, request: bytes, reply: bytes) -> dict[str, str]:
+        """The signed hop record of one reply, as reply headers (brainnet.shard.hops)."""
+        sent = codec.decode(reply).tensors                   # what the caller will read
+        fp = hop_fingerprint(model_key(self.model.name), start, end, sent)
+        record = HopRecord.of(self.model.name, start, end, request, reply, fp)
+        return {H_FINGERPRINT: "0x" + fp.hex(), H_SIGNATURE: "0x" + record.sign(self.signer).hex(),
+                H_SIGNER: self.signer.address}
 
     def _session(self, meta: dict[str, Any], start: int, end: int) -> tuple[Session | None, str | None]:
         now = time.monotonic()
@@ -178,6 +199,16 @@ class ShardRequestError(BrainnetError):
     def __init__(self, status: int, detail: str):
         self.status = status
         super().__init__(detail)
+
+
+def _hop_meta(meta: dict[str, Any], model: str, start: int, end: int) -> bool:
+    """True when the request names its hop ({"hop": {"model", "start", "end"}}); 400 when it names another."""
+    hop = meta.get("hop")
+    if hop is None:
+        return False
+    if hop != {"model": model, "start": start, "end": end}:
+        raise ShardRequestError(400, f"the request names hop {hop!r} but was sent to {model} blocks {start}:{end}")
+    return True
 
 
 def _reply_codec(meta: dict[str, Any]) -> tuple[str, int]:
@@ -238,6 +269,9 @@ def create_app(node: ShardServer) -> FastAPI:
         headers = {"x-brainnet-compute-ms": f"{(time.perf_counter() - t0) * 1000:.3f}"}
         if meta.get("session"):
             headers["x-brainnet-session"] = meta["session"]
+        for h in (H_FINGERPRINT, H_SIGNATURE, H_SIGNER):
+            if h in meta:
+                headers[h] = meta[h]
         return Response(data, media_type=MEDIA, headers=headers)
 
     return app

@@ -9,6 +9,17 @@ task is an ordinary `near` task: the daemon commits and reveals the SimHash fing
 honest routes agree (bit-identical here: the same blocks on the same kind of CPU), and the
 member whose route went through a corrupting node dissents and is slashed.
 
+Blame (`audit=True`, `brainnet node start --sharded minilm-l6 --audit`): the member then
+requires every hop of its route to be signed by the announcing node (`brainnet.shard.hops`;
+an unsigned or badly signed reply counts as that node failing) and keeps the route's
+transcript per task. When a task settles on a value its own reveal dissents from, it re-runs
+each hop locally (`brainnet.shard.blame`), and reports the first provably corrupt hop to
+`ShardAudit` (bond + audit fee; the hop's audit bundle, request and reply go into its blob
+store, where the audit committee fetches them). `poll`, once per daemon step, resolves its reports whose audit
+task is final: the relay that corrupted the route is slashed, not only the member who carried
+it. With `transcripts=DIR` every transcript is also written to DIR/task-<id>.json
+(`brainnet shard blame FILE` blames one by hand).
+
 The route is fixed: if a node on it fails, the member does not fail over onto another
 member's nodes (that would break disjointness); the task then raises `ModelError` and the
 member ends a no-show for that task.
@@ -19,15 +30,20 @@ announces between the draw and the commits (a later fix: read them at the draw b
 """
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from torch import nn
 
-from brainnet.chain import Contracts
-from brainnet.errors import BrainnetError, ModelError
+from brainnet.chain import Contracts, Status
+from brainnet.errors import BrainnetError, ContractRevert, ModelError
 from brainnet.models.minilm import MiniLMRuntime, package_sha256
+from brainnet.protocol.simhash import hamming
+from brainnet.shard.blame import Verdict, blame
+from brainnet.shard.hops import HopCall, audit_bundle, save_transcript
 from brainnet.shard.route import Route, RouteError
 from brainnet.shard.verify import route_of
 
@@ -51,12 +67,19 @@ def fixed_planner(route: Route):
 class ShardedMiniLM(MiniLMRuntime):
     """`minilm-l6` carried over shard servers; `run_task` is what the daemon calls."""
 
-    def __init__(self, contracts: Contracts, *, codec_name: str = "fp32", timeout: float = 30.0):
+    def __init__(self, contracts: Contracts, *, codec_name: str = "fp32", timeout: float = 30.0,
+                 audit: bool = False, transcripts: Path | str | None = None):
         super().__init__(nn.Identity(), package_sha256())     # the weights live on the shard nodes
         self.contracts = contracts
         self.codec_name = codec_name
         self.timeout = timeout
+        self.audit = audit                                     # require signed hops, blame and report
+        self.transcript_dir = Path(transcripts) if transcripts is not None else None
         self.routes: dict[int, Route] = {}                     # task id -> the route this member ran
+        self.transcripts: dict[int, list[HopCall]] = {}        # task id -> its hops, until the task settles
+        self.blamed: dict[int, list[Verdict]] = {}             # task id -> what blame found (dissenting tasks)
+        self.reports: dict[int, int] = {}                      # open ShardAudit report id -> its audit task
+        self.resolved: dict[int, int] = {}                     # report id -> audit status (2 upheld, 3 dismissed)
         self._tokenizer = None
         self._tok_lock = threading.Lock()
 
@@ -88,7 +111,7 @@ class ShardedMiniLM(MiniLMRuntime):
             raise ModelError(f"task {task_id}: {exc}") from None
         on_route = [n for n in nodes if n.id in set(route.node_ids)]
         remote = RemoteSequential(self.name, on_route, codec_name=self.codec_name, timeout=self.timeout,
-                                  max_failovers=0, planner=fixed_planner(route))
+                                  max_failovers=0, planner=fixed_planner(route), require_signatures=self.audit)
         try:
             out = remote.run(self._tokenize(text))["out"]       # (1, 384)
         except BrainnetError as exc:
@@ -96,7 +119,60 @@ class ShardedMiniLM(MiniLMRuntime):
         finally:
             remote.close()
         self.routes[task_id] = route
+        self.transcripts[task_id] = list(remote.transcript)
+        while len(self.transcripts) > MAX_TRANSCRIPTS:            # tasks that never settled (refunded)
+            self.transcripts.pop(next(iter(self.transcripts)))
+        if self.transcript_dir is not None:
+            save_transcript(self.transcript_dir / f"task-{task_id}.json", remote.transcript, task_id=task_id,
+                            member=member, route=list(route.node_ids))
         return out[0].detach().float().numpy()
 
+    # -- blame (daemon hooks) -------------------------------------------------------------
+    def task_settled(self, daemon, task_id: int, result: bytes) -> None:
+        """The task settled on `result`: if this member's reveal dissented, blame its route and
+        report the first provably corrupt hop to ShardAudit."""
+        calls = self.transcripts.pop(task_id, None)
+        if not self.audit or calls is None:
+            return
+        mine = daemon.c.revealed_result(task_id, daemon.address)
+        _mode, tolerance = daemon.c.model_agreement(self.model_id)
+        if mine is not None and hamming(bytes(mine), bytes(result)) <= tolerance:
+            return                                           # this route agreed: nothing to blame
+        verdicts = blame(calls)
+        self.blamed[task_id] = verdicts
+        provable = [v for v in verdicts if v.provable]
+        if not provable:
+            log.info("task %d: this route dissented but no hop is provably corrupt (%s)", task_id,
+                     "; ".join(v.reason for v in verdicts) or "every hop recomputes as signed")
+            return
+        call = calls[provable[0].index]
+        record = call.record
+        for blob in (audit_bundle(record.request_hash, record.reply_hash), call.request, call.reply):
+            daemon.store.put(blob)                           # the audit committee fetches them from here
+        endpoint = daemon.c.node(daemon.address).endpoint
+        audit_id, _ = daemon.actor.report_hop(call.record, call.signature, endpoint)
+        self.reports[audit_id] = daemon.c.audit(audit_id).task_id
+        log.info("task %d: reported node %s (blocks %d:%d) to ShardAudit as audit %d", task_id, call.node_id,
+                 call.start, call.end, audit_id)
+
+    def poll(self, daemon) -> int:
+        """Resolve this member's reports whose audit task is final; returns the transactions sent."""
+        sent = 0
+        for audit_id, audit_task in list(self.reports.items()):
+            if daemon.c.task(audit_task).status not in (Status.SETTLED, Status.REFUNDED):
+                continue
+            try:
+                daemon.actor.resolve_audit(audit_id)
+                sent += 1
+            except ContractRevert:
+                if daemon.c.audit(audit_id).status == 1:       # still open: try again next step
+                    raise
+            del self.reports[audit_id]                         # resolved (by us, or by someone first)
+            self.resolved[audit_id] = daemon.c.audit(audit_id).status
+        return sent
+
+
+log = logging.getLogger("brainnet.node")
+MAX_TRANSCRIPTS = 256          # transcripts kept in memory (oldest dropped first)
 
 SHARDED_RUNTIMES = {ShardedMiniLM.name: ShardedMiniLM}   # model name -> runtime class (`brainnet node start --sharded`)

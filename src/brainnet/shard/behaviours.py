@@ -6,7 +6,9 @@
   shapes and dtypes (and unit length where the output was unit length, e.g. MiniLM's
   pooled embedding), so the reply looks well-formed. A route through such a node ends far
   from the honest output: its SimHash lands tens of bits away, beyond any `near` tolerance,
-  and the committee member who carried that route dissents and is slashed.
+  and the committee member who carried that route dissents and is slashed. A corrupting
+  node with a key signs what it returns, so the member can blame it and have it slashed
+  through `ShardAudit` (`brainnet.shard.blame`).
 
 `apply_behaviour(server, name)` wraps a `brainnet.node.shard_server.ShardServer` in place;
 `brainnet shard serve --behaviour corrupt` uses it.

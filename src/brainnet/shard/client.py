@@ -15,6 +15,13 @@ activations it saw at each block boundary, so when a node dies mid-generation th
 replacement nodes are given the whole prefix at their first boundary once, and the cache
 goes on from there.
 
+Every call names its hop in the request metadata ({"hop": {"model", "start", "end"}}); a node
+that runs with its key signs the reply (`brainnet.shard.hops`). `remote.transcript` keeps, for
+the last `run()`, each hop's node, range, request and reply bytes and signed record, checked
+against the announcing node's address; with `require_signatures=True` a reply without a valid
+signature counts as that node failing (what verification routes use, so every hop can be
+blamed: `brainnet.shard.blame`).
+
 `LocalSequential` runs the same blocks in this process, for baselines and tests.
 """
 from __future__ import annotations
@@ -31,6 +38,7 @@ from torch import nn
 from brainnet.errors import BrainnetError, ModelError
 from brainnet.shard import codec
 from brainnet.shard.blocks import Activations, Block, Session, ShardModel, get_model, run_blocks
+from brainnet.shard.hops import H_FINGERPRINT, H_SIGNATURE, HopCall, HopSignatureError, verify_call
 from brainnet.shard.route import Hop, Route, RouteError, plan
 
 try:                                          # the announcement type of shard/route.py
@@ -38,7 +46,7 @@ try:                                          # the announcement type of shard/r
 except ImportError:                           # pragma: no cover - older name
     from brainnet.shard.route import ShardNode as Announcement   # type: ignore[no-redef]
 
-RETRYABLE = (httpx.TimeoutException, httpx.TransportError)
+RETRYABLE = (httpx.TimeoutException, httpx.TransportError, HopSignatureError)   # a bad signature = a failed node
 # TCP_NODELAY: httpx writes headers and body separately; with Nagle's algorithm the body then
 # waits for the server's delayed ACK (measured ~3 ms per call on loopback, vs ~0.9 ms without)
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -98,7 +106,10 @@ class RemoteSequential(nn.Module):
 
     def __init__(self, model: str | ShardModel, nodes: Sequence[Announcement], *, codec_name: str = "int8",
                  block: int = codec.DEFAULT_BLOCK, timeout: float = 10.0, max_failovers: int = 8,
-                 planner: Callable[..., Route] = plan):
+                 planner: Callable[..., Route] = plan, require_signatures: bool = False,
+                 signers: dict[str, str] | None = None):
+        """`require_signatures`: a reply without a valid hop signature by the announcing node (its id
+        when that is a 0x address, else `signers[id]`) counts as that node failing."""
         super().__init__()
         self.model = get_model(model) if isinstance(model, str) else model
         if codec_name not in codec.CODECS:
@@ -111,6 +122,9 @@ class RemoteSequential(nn.Module):
         self.dead: set[str] = set()
         self.http = http_client(timeout)
         self.stats = CallStats()
+        self.require_signatures = require_signatures
+        self.signers = dict(signers or {})
+        self.transcript: list[HopCall] = []      # the hops of the last run(), signed or not
         self._route: Route | None = None
 
     def close(self) -> None:
@@ -125,8 +139,9 @@ class RemoteSequential(nn.Module):
             raise RouteError(f"{exc} (dead nodes: {sorted(self.dead) or 'none'})") from None
 
     def _post(self, hop: Hop, act: Activations, meta: dict[str, Any]) -> codec.Message:
+        hop_meta = {"model": self.model.name, "start": hop.start, "end": hop.end}
         body = codec.encode(act, self.codec, block=self.block,
-                            meta={"codec": self.codec, "block": self.block, **meta})
+                            meta={"codec": self.codec, "block": self.block, "hop": hop_meta, **meta})
         r = self.http.post(f"{hop.endpoint}/shard/{self.model.name}/{hop.start}:{hop.end}", content=body,
                            headers={"content-type": "application/x-brainnet-activations"})
         self.stats.bytes_sent += len(body)
@@ -146,14 +161,32 @@ class RemoteSequential(nn.Module):
                 detail = r.text
             raise ShardCallError(f"shard node {hop.endpoint} refused blocks {hop.start}:{hop.end}: {detail}")
         try:
-            return codec.decode(r.content)
+            message = codec.decode(r.content)
         except codec.CodecError as exc:
             raise httpx.RemoteProtocolError(f"node sent a malformed reply: {exc}") from None
+        call = HopCall(hop.node_id, hop.endpoint, self.model.name, hop.start, hop.end, body, r.content,
+                       _hex(r.headers.get(H_FINGERPRINT)), _hex(r.headers.get(H_SIGNATURE)))
+        if call.signature is not None or self.require_signatures:
+            try:
+                call.signer = verify_call(call, self._expected_signer(hop.node_id))
+            except HopSignatureError:
+                if self.require_signatures:
+                    raise
+        self.transcript.append(call)
+        return message
+
+    def _expected_signer(self, node_id: str) -> str | None:
+        if node_id in self.signers:
+            return self.signers[node_id]
+        if node_id.startswith("0x") and len(node_id) == 42:
+            return node_id
+        return None
 
     def run(self, act: Activations, *, from_block: int = 0,
             step: Callable[[Hop, Activations], Activations] | None = None) -> Activations:
         """Carry `act` from boundary `from_block` to the end; re-plan from the last boundary on failure."""
         self.stats = CallStats()
+        self.transcript = []
         tokens = next((v.shape[0] * v.shape[1] for k, v in act.items() if k in ("ids", "h")), 1)
         boundary = from_block
         route = self._route if self._route is not None and self._route.start == from_block \
@@ -234,6 +267,15 @@ class RemoteSequential(nn.Module):
                 out = {"h": out["h"][:, -t_new:]}
             return out
         raise BrainnetError(f"node {hop.endpoint} lost its session twice in a row; try again")
+
+
+def _hex(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        return bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        return b""                                 # malformed: verify_call rejects it
 
 
 class _SessionLost(BrainnetError):

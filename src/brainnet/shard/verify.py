@@ -18,8 +18,9 @@ So a member that serves blocks itself is always on its own route and on no other
 node is on two routes: one corrupting node can spoil one route only, the honest routes agree
 within the model's tolerance and settle, and the member whose route disagreed is slashed by
 the committee rules. A member is accountable for its whole route: when a relay (a shard node
-that is not on the committee) corrupts, it is the member who relayed it that loses (relays
-cannot be slashed by `Inference` until hops are signed; see docs).
+that is not on the committee) corrupts, the member who relayed it dissents and loses; the relay
+itself is slashed afterwards when the member blames its signed transcript and reports the hop to
+`ShardAudit` (`brainnet.shard.blame`, `brainnet.node.sharded` with `audit=True`).
 
 Everyone computes the same assignment: costs use only what is on-chain (announced ranges and
 throughput, `ASSIGN_TOKENS`, `ASSIGN_BYTES`), never a locally measured ping, and ties break
