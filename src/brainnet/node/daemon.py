@@ -53,8 +53,8 @@ from brainnet.errors import BlobError, BrainnetError, ChainError, ContractRevert
 from brainnet.node.blobs import BlobStore
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.journal import Journal
-from brainnet.protocol import commitment, near_result, result_hash
-from brainnet.protocol.commitment import reveal_path
+from brainnet.protocol import commitment, keccak, near_result, result_hash
+from brainnet.protocol.commitment import abi_encode, reveal_path
 
 log = logging.getLogger("brainnet.node")
 
@@ -65,6 +65,9 @@ REPLAY_BLOCKS = 320
 # this many committee members drawn or closed per transaction (keeps draw/finalize batches
 # under the 2**24 gas cap whatever their escalation levels).
 BATCH_TASKS = 64
+# Draws and finalizes are anyone's to send and the first mined wins: the node first in line
+# for a task sends it, the others wait this long before trying (see NodeDaemon._my_turn).
+RACE_GRACE_S = 2.0
 BATCH_MEMBERS = 176
 
 
@@ -72,9 +75,13 @@ BATCH_MEMBERS = 176
 class PendingBatch:
     """What one `step()` will send in batches."""
     draws: list["TrackedTask"] = field(default_factory=list)
+    # due, but another node is first in line (see NodeDaemon._my_turn): sent only along with a
+    # batch this node sends anyway, where they cost little more
+    draws_waiting: list["TrackedTask"] = field(default_factory=list)
     commits: list[tuple["TrackedTask", bytes, object]] = field(default_factory=list)   # task, commitment, entry
     reveals: list[tuple["TrackedTask", object]] = field(default_factory=list)          # task, journal entry
     finalizes: list["TrackedTask"] = field(default_factory=list)
+    finalizes_waiting: list["TrackedTask"] = field(default_factory=list)
 
 
 class Behaviour(str, Enum):
@@ -105,6 +112,7 @@ class TrackedTask:
     challenge_deadline: int | None = None   # set while the result is provisional
     commit_tx: str | None = None         # transaction of this node's commit (its batch's Merkle tree)
     level_sizes: dict[int, int] = field(default_factory=dict)   # level -> members, read from the chain once
+    waiting_since: dict[tuple[str, int], float] = field(default_factory=dict)   # (draw|finalize, level) -> monotonic s
 
 
 @dataclass
@@ -132,6 +140,7 @@ class NodeDaemon:
         fetch: Callable[[str, list[str]], bytes] | None = None,
         keep_receipts: bool = False,
         batch: bool = True,
+        race_grace_s: float = RACE_GRACE_S,
     ):
         self.c = contracts
         self.actor = contracts.as_(account)
@@ -153,6 +162,9 @@ class NodeDaemon:
         self._gave_up: set[int] = set()
         # members' endpoints (set at registration): read once, then kept up to date by events
         self._endpoints: dict[str, str] = {}
+        # nodes serving each of our models: who else may draw a task (see _my_turn)
+        self._serving: dict[bytes, set[str]] = {m: set(contracts.active_nodes(m)) for m in runtimes}
+        self.race_grace_s = race_grace_s
         self.stats = NodeStats()
         last = journal.get_meta("last_block")
         start = contracts.deployment.deploy_block
@@ -224,6 +236,8 @@ class NodeDaemon:
         a = ev.args
         if ev.name == "NodeRegistered":
             self._endpoints[a["node"]] = a["endpoint"]
+            for model_id in a["model_ids"]:
+                self._serving.setdefault(bytes(model_id), set()).add(a["node"])
             return
         if ev.name == "TaskRequested":
             if a["model_id"] in self.runtimes and a["task_id"] not in self.tasks:
@@ -277,12 +291,15 @@ class NodeDaemon:
     def _act(self, task: TrackedTask, head: int) -> int:
         if task.challenge_deadline is not None:
             if task.was_member and head > task.challenge_deadline:
-                return self._finalize(task)
+                return self._finalize(task, self._my_turn(task, "finalize", task.members or ()))
             return 0
         if task.members is None:
             if head > task.seed_block:
+                turn = self._my_turn(task, "draw", self._serving.get(task.model_id, ()))
                 if self._pending is not None:
-                    self._pending.draws.append(task)
+                    (self._pending.draws if turn else self._pending.draws_waiting).append(task)
+                    return 0
+                if not turn:
                     return 0
                 self.stats.drawn += 1
                 return self._send(self.actor.draw(task.task_id))
@@ -318,12 +335,27 @@ class NodeDaemon:
                 return self._send(receipt)
             return 0
         if task.reveals == size or head > task.reveal_deadline:
-            return self._finalize(task)
+            return self._finalize(task, self._my_turn(task, "finalize", task.members))
         return 0
 
-    def _finalize(self, task: TrackedTask) -> int:
+    def _my_turn(self, task: TrackedTask, what: str, candidates) -> bool:
+        """Whether to send `what` (draw or finalize) for `task` now. Anyone may, and the first
+        to be mined wins; so that they do not all send it, the candidate with the lowest
+        keccak(task id, level, address) goes first and the others wait RACE_GRACE_S (then, if
+        it is still not done, the first in line is taken to be down and everyone tries).
+        Batching, a node first in line for one due task draws (or finalizes) all it has due."""
+        rank = lambda a: keccak(abi_encode(task.task_id, task.level) + bytes.fromhex(a[2:]))   # noqa: E731
+        mine = rank(self.address)
+        if all(mine <= rank(c) for c in candidates):
+            return True
+        since = task.waiting_since.setdefault((what, task.level), time.monotonic())
+        return time.monotonic() - since >= self.race_grace_s
+
+    def _finalize(self, task: TrackedTask, turn: bool = True) -> int:
         if self._pending is not None:
-            self._pending.finalizes.append(task)
+            (self._pending.finalizes if turn else self._pending.finalizes_waiting).append(task)
+            return 0
+        if not turn:
             return 0
         self.stats.finalized += 1
         return self._send(self.actor.finalize(task.task_id))
@@ -386,7 +418,9 @@ class NodeDaemon:
         """Send what `step()` collected: one transaction per kind and chunk, all sent before
         any is waited for (they touch different tasks, so they may share a block)."""
         finish: list[tuple[str, Callable[[], int]]] = []
-        for group in self._groups(p.draws, lambda t: self._level_size(t, t.level)):
+        draws = p.draws + p.draws_waiting if p.draws else []
+        finalizes = p.finalizes + p.finalizes_waiting if p.finalizes else []
+        for group in self._groups(draws, lambda t: self._level_size(t, t.level)):
             finish.append(("draw_many", self._send_draws(group)))
         for group in self._groups([c[0] for c in p.commits], lambda t: 1):
             finish.append(("commit_many", self._send_commits([c for c in p.commits if c[0] in group])))
@@ -395,7 +429,7 @@ class NodeDaemon:
         for rows in (exact, near):
             for group in self._groups([r[0] for r in rows], lambda t: 1):
                 finish.append(("reveal_many", self._send_reveals([r for r in rows if r[0] in group])))
-        for group in self._groups(p.finalizes, lambda t: sum(self._level_size(t, lv) for lv in range(t.level + 1))):
+        for group in self._groups(finalizes, lambda t: sum(self._level_size(t, lv) for lv in range(t.level + 1))):
             finish.append(("finalize_many", self._send_finalizes(group)))
         return sum(self._try(what, f) for what, f in finish)
 
