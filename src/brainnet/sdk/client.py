@@ -208,8 +208,9 @@ class Client:
                 return self.result(sub)
             if status == Status.REFUNDED:
                 t = self.contracts.task(sub.task_id)
-                raise TaskFailed(f"task {sub.task_id} was refunded: only {t.top_count} of {self.contracts.committee_size} "
-                                 f"members agreed (quorum {self.deployment.params.quorum}); the fee is back, try again",
+                size = self.contracts.task_level_size(sub.task_id, t.level)     # the task's own terms, not today's
+                raise TaskFailed(f"task {sub.task_id} was refunded: only {t.top_count} of the {size} members of its "
+                                 f"level {t.level} committee agreed, short of the quorum; the fee is back, try again",
                                  task_id=sub.task_id)
             if time.monotonic() > deadline:
                 raise TaskFailed(f"task {sub.task_id} did not settle within {timeout_s:.0f} s (status {status.name}); "
