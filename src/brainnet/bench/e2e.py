@@ -305,6 +305,7 @@ class Network:
     procs: ProcessGroup = field(default_factory=ProcessGroup)
     node_keys: list[tuple[Path, str]] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
+    _run: tuple = ()                      # (deployment file, tag, extra node flags) of the nodes running now
 
     @property
     def boss(self) -> Signer:
@@ -319,7 +320,6 @@ class Network:
             path.unlink(missing_ok=True)
             new_key(path, NODE_PASSWORD, iterations=2**12)
             self.node_keys.append((path, load_key(path, NODE_PASSWORD).address))
-            self.ports.append(free_port())
 
     def deploy(self, k: int, q: int, model_hash: bytes, tag: str):
         window = AUTOMINE_WINDOW if self.block_time is None else BLOCK_WINDOW
@@ -330,24 +330,42 @@ class Network:
         return dep, path
 
     def start_nodes(self, dep_path: Path, tag: str, extra: list[str]) -> None:
+        """Start every node process of a run, each on a port picked now (a fresh deployment: the
+        nodes register these endpoints)."""
+        self.ports = [free_port() for _ in self.node_keys]
+        self._run = (dep_path, tag, extra)
+        for i in range(len(self.node_keys)):
+            self._start_node(i)
+
+    def _start_node(self, i: int) -> None:
+        dep_path, tag, extra = self._run
         env = {**os.environ, "BRAINNET_PASSWORD": NODE_PASSWORD, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        for i, (key, _addr) in enumerate(self.node_keys):
-            cmd = [sys.executable, "-m", "brainnet.cli.main", "node", "start", "--deployment", str(dep_path),
-                   "--key", str(key), "--port", str(self.ports[i]), "--home", str(self.workdir / tag / f"node-{i}"),
-                   "--stake", str(STAKE // TOKEN), "--poll", str(self.cfg.node_poll_s), *extra]
-            self.procs.start(f"node-{i}", cmd, self.workdir / tag / f"node-{i}.log", env)
+        cmd = [sys.executable, "-m", "brainnet.cli.main", "node", "start", "--deployment", str(dep_path),
+               "--key", str(self.node_keys[i][0]), "--port", str(self.ports[i]), "--home", str(self.workdir / tag / f"node-{i}"),
+               "--stake", str(STAKE // TOKEN), "--poll", str(self.cfg.node_poll_s), *extra]
+        self.procs.start(f"node-{i}", cmd, self.workdir / tag / f"node-{i}.log", env)
 
     def wait_nodes(self, contracts: Contracts, tag: str) -> float:
+        """Until every node serves and is registered. A node whose port was taken meanwhile by
+        another process (free_port cannot reserve it) starts again on another, up to 3 times."""
         t0 = time.monotonic()
         deadline = t0 + self.cfg.start_timeout_s
         pending = {addr: port for (_, addr), port in zip(self.node_keys, self.ports)}
+        restarts = [0] * len(self.node_keys)
         with httpx.Client() as http:
             while pending:
-                dead = self.procs.dead()
-                if dead:
-                    log = self.workdir / tag / f"{dead[0]}.log"
-                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-                    raise ChainError(f"node processes exited at start-up: {', '.join(dead)}; last lines of {log}:\n{tail}")
+                for name in self.procs.dead():
+                    i = int(name.split("-")[1])
+                    log = self.workdir / tag / f"{name}.log"
+                    text = log.read_text(errors="replace") if log.exists() else ""
+                    if "Address already in use" in text and restarts[i] < 3 and self.node_keys[i][1] in pending:
+                        restarts[i] += 1
+                        self.ports[i] = free_port()
+                        pending[self.node_keys[i][1]] = self.ports[i]
+                        self._start_node(i)
+                        continue
+                    tail = "\n".join(text.splitlines()[-15:])
+                    raise ChainError(f"node processes exited at start-up: {name}; last lines of {log}:\n{tail}")
                 for addr, port in list(pending.items()):
                     try:
                         ok = http.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
