@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -130,8 +131,12 @@ class AnvilBackend(RpcBackend):
         `fifo`: arrival order, which a caller that mines many transactions at once may need).
         `prune_history`: keep only the states of that many recent blocks (long runs mine faster)."""
         port = port or free_port()
+        # anvil moves old states to disk (by default under ~/.foundry/anvil/tmp, left there when it
+        # is stopped: a long bench left tens of GB); here they go to a folder removed at close
+        self._cache = tempfile.mkdtemp(prefix="brainnet-anvil-")
         cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--silent",
-               "--accounts", "1", "--balance", "1000000000", "--gas-limit", "60000000"]
+               "--accounts", "1", "--balance", "1000000000", "--gas-limit", "60000000",
+               "--cache-path", self._cache]
         if block_time:
             cmd += ["--block-time", str(block_time)]
         if order:
@@ -144,6 +149,7 @@ class AnvilBackend(RpcBackend):
         while True:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                shutil.rmtree(self._cache, ignore_errors=True)
                 raise ChainError(f"anvil exited at start-up: {err.strip() or 'no output'}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -163,6 +169,7 @@ class AnvilBackend(RpcBackend):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        shutil.rmtree(self._cache, ignore_errors=True)
 
 
 def open_backend(spec: str) -> Backend:
