@@ -18,59 +18,87 @@
 @dev Agreement: `exact` models agree on equal results; `near` models reveal a 256-bit
      SimHash fingerprint plus the sha256 of the output blob, and agree when the Hamming
      distance (xor + popcount) is within the model's tolerance. The center of a level is
-     the revealed value most reveals agree with, ties to the earliest reveal.
-     Phases come from block numbers. `brainnet.protocol.escalation` mirrors every rule.
+     the revealed value most reveals agree with, ties to the earliest reveal; it is
+     computed when the level ends, from the seats (below), not kept as a running tally.
+     `brainnet.protocol.escalation` mirrors every rule.
+     Storage is laid out for gas (docs/architecture.md, "Gas"):
+     - a task is two words: the payer word (requester | fee << 160) and the hot word
+       (status, level, mode, tolerance, model slot, block numbers, result reference);
+     - each level of a task keeps its committee in seat words, 11 seats per word after a
+       40-bit header (word 0's header: the level's commit deadline; bit 249: near mode).
+       A seat is the member's Registry index - 1 (10 bits), a committed bit and the index
+       + 1 of the value it revealed (8 bits; 0 = no reveal). Commit and reveal touch only
+       the member's seat word, so one storage write per (member, task) and phase;
+     - revealed values are kept once per distinct value and level (`_values`): an honest
+       level stores one word;
+     - members name the level in the high byte of the task id they commit and reveal for
+       (`task_id | level << 248`, the "seat key"; a plain id is level 0), so neither phase
+       reads the hot word.
      Batches: `draw_many`, `commit_many`, `reveal_many`, `reveal_near_many` and
      `finalize_many` do what the single calls do for up to MAX_BATCH tasks in one
      transaction (the base cost and the warm Registry slots are shared). `draw_many` and
      `finalize_many` skip tasks that are not ready (another node may have been first);
      `commit_many` and the reveals check every entry as the single call does.
-     Commitments are Merkle roots: `commit_many` hashes the batch's commitments into one
-     root stored once per (member, batch); each task keeps, in the member's state word, the
-     sequence number of that root. A reveal of a batched commitment carries its Merkle proof
-     (`reveal_many`); a single `commit` is a batch of one (root = commitment, empty proof).
-     Leaves are padded to a power of two with zero words; a node hashes keccak(left, right).
-     Storage per (task, member): one state word (level + 1, committed and revealed flags,
-     root sequence number, index of the revealed value among the level's values).
+     Commitments are Merkle roots: `commit_many` hashes leaf_i = keccak(seat key_i,
+     commitment_i) into one root and stores it once per (member, batch); binding the seat
+     key into the leaf means a root can only prove commitments to the tasks it was
+     committed for. A reveal carries its Merkle proof (`reveal_many`); a single `commit`
+     is a batch of one (root = leaf, empty proof). Leaves are padded to a power of two
+     with zero words; a node hashes keccak(left, right).
+     Fees: a requester may `deposit` tokens once and have each `request` draw its fee from
+     the deposit (no token transfer per task); refunds and leftovers go back to it. Without
+     a deposit large enough, `request` pulls the fee with transferFrom as before.
      Parameters change only through `set_param`, called by `governance` (the deployer
      until it hands governance to the Governance contract). A task keeps the committee
-     size, quorum and level count it was requested under: each change of K, Q or L opens a
-     new terms version that applies from the next task id (`task_terms`), so a change never
-     reshapes a committee already at work and no per-task storage is spent on it. When a
-     task settles, the members on the winning side are reported to `emission` (one work
-     unit each) for the epoch's inference rewards.
+     size, quorum, level count and windows it was requested under: each change of those
+     opens a new terms version that applies from the next task id (`task_terms`), so a
+     change never reshapes a committee already at work and no per-task storage is spent
+     on it. When a task settles, the members on the winning side are reported to
+     `emission` (one work unit each) for the epoch's inference rewards.
      Reverts start with "inference:".
 """
 
 from ethereum.ercs import IERC20
 
-MAX_COMMITTEE: constant(uint256) = 128     # members of one level
+MAX_COMMITTEE: constant(uint256) = 127     # members of one level (a level stores at most 127 values)
 MAX_MEMBERS: constant(uint256) = 256       # members of all levels of a task
 MAX_LEVELS: constant(uint256) = 6
 MAX_BATCH: constant(uint256) = 64          # tasks in one batched call
-LEVEL_MASK: constant(uint256) = 255        # member state: level + 1 in the low byte
-REVEALED: constant(uint256) = 256          # member state: revealed flag
-COMMITTED: constant(uint256) = 512         # member state: committed flag
-VALUE_SHIFT: constant(uint256) = 16        # member state: index of its revealed value (bits 16..31)
-ROOT_SHIFT: constant(uint256) = 64         # member state: sequence number of its commitment root
-MAX_PROOF: constant(uint256) = 6
-# the hot word of a task: status, level, mode, counters and block numbers packed in one slot,
-# (shift of each field; widths in _HOT_BITS below) so commit and reveal read one slot, not eight
-H_STATUS: constant(uint256) = 0
-H_LEVEL: constant(uint256) = 8
-H_MODE: constant(uint256) = 16
-H_COMMITS: constant(uint256) = 24
-H_REVEALS: constant(uint256) = 40
-H_TOP_COUNT: constant(uint256) = 56
-H_COMMIT_DEADLINE: constant(uint256) = 72
-H_REVEAL_DEADLINE: constant(uint256) = 112
-H_SEED_BLOCK: constant(uint256) = 152
-H_TOLERANCE: constant(uint256) = 192
-H_REQUEST_BLOCK: constant(uint256) = 200
-H_CENTER: constant(uint256) = 240          # reveal index of the current level's center           # log2(MAX_BATCH): depth of a batch's Merkle tree
+MAX_PROOF: constant(uint256) = 6           # log2(MAX_BATCH): depth of a batch's Merkle tree
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
+BLOCK_MASK: constant(uint256) = 2**40 - 1
+# seat words: (task_id << 16 | level << 8 | word) -> 11 seats of 19 bits after a 40-bit header;
+# word 0's header: commit deadline (bits 0..38), near flag (bit 39); its bits 249..255: values stored
+SEATS_PER_WORD: constant(uint256) = 11
+MAX_WORDS: constant(uint256) = 12          # seat words of the largest level
+DEADLINE_MASK: constant(uint256) = 2**39 - 1
+WORD_NEAR: constant(uint256) = 1 << 39
+VALUES_AT: constant(uint256) = 249
+# the committed bits of a full seat word (bit 40 + 19 s + 10 for s < 11)
+COMMITTED_BITS: constant(uint256) = 1766850434778145487850295506219881978431965464192559633017146469276188672
+SEAT_BASE: constant(uint256) = 40
+SEAT_BITS: constant(uint256) = 19
+SEAT_MASK: constant(uint256) = 2**19 - 1
+SEAT_INDEX: constant(uint256) = 1023       # Registry index - 1
+SEAT_COMMITTED: constant(uint256) = 1024
+SEAT_VALUE: constant(uint256) = 11         # value index + 1 in bits 11..18
+LEVEL_TAG: constant(uint256) = 248         # seat key = task_id | level << 248
+TASK_MASK: constant(uint256) = 2**248 - 1
+# the hot word of a task (bit of each field; widths at the use)
+H_STATUS: constant(uint256) = 0            # 8 bits
+H_LEVEL: constant(uint256) = 8             # 8
+H_MODE: constant(uint256) = 16             # 8
+H_TOLERANCE: constant(uint256) = 24        # 8
+H_MODEL: constant(uint256) = 32            # 16: model slot (`model_slot`)
+H_SEED_BLOCK: constant(uint256) = 48       # 40
+H_REQUEST_BLOCK: constant(uint256) = 88    # 40
+H_FINAL_BLOCK: constant(uint256) = 128     # 40: final block; while provisional, the challenge deadline
+H_RESULT: constant(uint256) = 168          # 16: level << 8 | value index of the provisional or final result
+H_PREPAID: constant(uint256) = 1 << 184    # the fee came from the requester's deposit
+H_CHALLENGED: constant(uint256) = 1 << 185 # `_challenges` holds the task's challenge
+H_HAS_RESULT: constant(uint256) = 1 << 186 # H_RESULT is set
 # SWAR popcount masks: 0x5555..., 0x3333..., 0x0f0f..., 0x0101...
 M1: constant(uint256) = max_value(uint256) // 3
 M2: constant(uint256) = max_value(uint256) // 5
@@ -87,24 +115,24 @@ P_MAX_LEVELS: constant(uint256) = 7
 P_CHALLENGE_WINDOW: constant(uint256) = 8
 P_CHALLENGE_BOND: constant(uint256) = 9
 P_EMISSION: constant(uint256) = 10           # address of the Emission contract (0: none)
-TERMS_FIRST_TASK: constant(uint256) = 64     # packed terms: K | Q << 16 | L << 32 | first task id << 64
+# packed terms: K | Q << 16 | L << 32 | commit window << 48 | reveal window << 88 | first task id << 128
+T_COMMIT_WINDOW: constant(uint256) = 48
+T_REVEAL_WINDOW: constant(uint256) = 88
+TERMS_FIRST_TASK: constant(uint256) = 128
 
 interface Emission:
     def record_work(nodes: DynArray[address, MAX_MEMBERS], units: uint256): nonpayable   # called by raw_call
 
 interface Registry:
-    def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MAX_COMMITTEE]: view
-    def sample_excluding(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_MEMBERS]) -> DynArray[address, MAX_COMMITTEE]: view
+    def sample_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_MEMBERS]) -> DynArray[uint256, MAX_COMMITTEE]: view
     def available(model_id: bytes32, exclude: DynArray[address, MAX_MEMBERS]) -> uint256: view
     def models(model_id: bytes32) -> (bytes32, bool, uint8, uint256): view
     def model_nodes(model_id: bytes32) -> uint256: view
     def stake_of(node: address) -> uint256: view
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
-    def task_opened(node: address): nonpayable
-    def task_closed(node: address): nonpayable
     def tasks_opened(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
     def tasks_closed(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
-    def indices_of(nodes: DynArray[address, MAX_COMMITTEE]) -> DynArray[uint256, MAX_COMMITTEE]: view
+    def index_of(node: address) -> uint256: view
     def nodes_at(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: view
 
 struct Terms:
@@ -122,40 +150,38 @@ flag Status:
 struct Task:
     requester: address
     model_id: bytes32
-    input_hash: bytes32
     fee: uint256
     request_block: uint256
     status: Status
-    seed: bytes32            # seed of the current level's committee
-    commit_deadline: uint256
+    commit_deadline: uint256     # of the current level
     reveal_deadline: uint256
-    commits: uint256         # of the current level
-    reveals: uint256         # of the current level
-    top_result: bytes32      # center of the current level
-    top_count: uint256       # reveals that agree with the center
-    result: bytes32          # provisional or final value
+    commits: uint256             # of the current level
+    reveals: uint256             # of the current level
+    top_result: bytes32          # center of the current level
+    top_count: uint256           # reveals that agree with the center
+    result: bytes32              # provisional or final value
     final_block: uint256
     level: uint256
-    seed_block: uint256      # block whose hash seeds the current level
+    seed_block: uint256          # block whose hash seeds the current level
     mode: uint8
     tolerance: uint256
     challenge_deadline: uint256
     challenger: address
     bond: uint256
-    challenged: bytes32      # the provisional value the challenger disputed
+    challenged: bytes32          # the provisional value the challenger disputed
 
-struct TaskCold:                 # the fields of Task that are not packed into the hot word
-    payer: uint256           # requester (low 160 bits) | fee << 160
-    model_id: bytes32
-    input_hash: bytes32
-    seed: bytes32            # seed of the current level's committee
-    top_result: bytes32      # center of the current level
-    result: bytes32          # provisional or final value
-    final_block: uint256
-    challenge_deadline: uint256
+struct Challenge:
     challenger: address
     bond: uint256
-    challenged: bytes32      # the provisional value the challenger disputed
+    challenged: bytes32
+
+struct Level:                    # a level's seats, read from its seat words
+    seats: DynArray[uint256, MAX_COMMITTEE]
+    commits: uint256
+    reveals: uint256
+    values: uint256              # distinct values (exact) or reveals (near) stored for the level
+    deadline: uint256            # commit deadline
+    near: bool
 
 event TaskRequested:
     task_id: indexed(uint256)
@@ -222,6 +248,10 @@ event Claimed:
     account: indexed(address)
     amount: uint256
 
+event Deposited:
+    account: indexed(address)
+    amount: uint256
+
 event ParamSet:
     param: indexed(uint256)
     value: uint256
@@ -231,31 +261,27 @@ event GovernanceChanged:
 
 token: public(IERC20)
 registry: public(Registry)
-commit_window: public(uint256)
-reveal_window: public(uint256)
 slash_bps: public(uint256)               # share of a member's stake slashed, in 1/10000
 min_fee: public(uint256)
 challenge_window: public(uint256)        # blocks a settled level stays open to a challenge; 0 = none
 challenge_bond: public(uint256)
 governance: public(address)              # the only caller of set_param
 emission: public(Emission)               # told about settled work; empty = no rewards
-terms_version: public(uint256)           # latest version of (K, Q, L); see _terms_of
-_terms: HashMap[uint256, uint256]        # version -> K | Q << 16 | L << 32 | first task id << 64
+terms_version: public(uint256)           # latest version of (K, Q, L, windows); see _terms_of
+_terms: HashMap[uint256, uint256]        # version -> packed terms (T_* shifts)
 
-_tasks: HashMap[uint256, TaskCold]
-_hot: HashMap[uint256, uint256]
 task_count: public(uint256)
-_state: HashMap[uint256, HashMap[address, uint256]]                # level + 1 | REVEALED; 0 = not a member
-_roots: HashMap[address, HashMap[uint256, bytes32]]                # member -> root sequence number -> Merkle root
-root_count: public(HashMap[address, uint256])                      # roots a member has committed
-_blobs: HashMap[uint256, HashMap[address, bytes32]]                # near: sha256 of the revealed output blob
-claimable: public(HashMap[address, uint256])
-_packed: HashMap[uint256, HashMap[uint256, uint256]]               # members of all levels in draw order: Registry
-                                                                   # indices, 16 bits each, 16 per word; word 0's
-                                                                   # low 16 bits hold the count
-_tally: HashMap[uint256, HashMap[bytes32, uint256]]                # exact: (task, level) -> value -> count | first reveal index << 16
-_values: HashMap[uint256, HashMap[uint256, bytes32]]               # (task, level) -> reveal index -> value (exact: first reveals only)
-_counts: HashMap[uint256, HashMap[uint256, uint256]]               # near: reveals agreeing with that value
+_payer: HashMap[uint256, uint256]                  # task -> requester | fee << 160
+_hot: HashMap[uint256, uint256]                    # task -> hot word (H_* shifts)
+_seats: HashMap[uint256, uint256]                  # task << 16 | level << 8 | word -> seat word
+_values: HashMap[uint256, bytes32]                 # task << 16 | level << 8 | value index -> value
+_blobs: HashMap[uint256, HashMap[address, bytes32]]   # near: sha256 of the revealed output blob
+_roots: HashMap[address, HashMap[bytes32, bool]]   # member -> Merkle root it committed
+_challenges: HashMap[uint256, Challenge]
+model_count: public(uint256)
+_model_ids: HashMap[uint256, bytes32]              # model slot -> model id
+_model_info: HashMap[bytes32, uint256]             # model id -> slot | mode << 16 | tolerance << 24 (0: not seen yet)
+claimable: public(HashMap[address, uint256])       # earnings, deposits and refunds of prepaid fees
 
 
 @deploy
@@ -272,15 +298,12 @@ def __init__(
     challenge_window: uint256,
     challenge_bond: uint256,
 ):
-    self._check_terms(committee_size, quorum, max_levels)
-    assert commit_window > 0 and reveal_window > 0, "inference: windows must be positive"
+    self._check_terms(committee_size, quorum, max_levels, commit_window, reveal_window)
     assert slash_bps <= 10000, "inference: slash_bps above 10000"
     self.governance = msg.sender
-    self._terms[0] = committee_size | (quorum << 16) | (max_levels << 32)      # from task 0 on
+    self._terms[0] = self._pack_terms(committee_size, quorum, max_levels, commit_window, reveal_window, 0)
     self.token = token
     self.registry = registry
-    self.commit_window = commit_window
-    self.reveal_window = reveal_window
     self.slash_bps = slash_bps
     self.min_fee = min_fee
     self.challenge_window = challenge_window
@@ -291,27 +314,32 @@ def __init__(
 
 @internal
 @pure
-def _check_terms(committee_size: uint256, quorum: uint256, max_levels: uint256):
+def _check_terms(committee_size: uint256, quorum: uint256, max_levels: uint256, commit_window: uint256, reveal_window: uint256):
     assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
     assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
     assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
     # level i has (K + 1)·2^i − 1 members: the last (K + 1)·2^(L−1) − 1, all L together (K + 1)(2^L − 1) − L
     assert ((committee_size + 1) << (max_levels - 1)) - 1 <= MAX_COMMITTEE and (committee_size + 1) * ((1 << max_levels) - 1) - max_levels <= MAX_MEMBERS, "inference: levels too large for committee_size"
+    assert commit_window > 0 and reveal_window > 0, "inference: windows must be positive"
+    assert commit_window < 2**32 and reveal_window < 2**32, "inference: windows above 2**32 - 1 blocks"
 
 
 @internal
-def _new_terms(committee_size: uint256, quorum: uint256, max_levels: uint256):
-    """Open a terms version for tasks requested from now on."""
-    self._check_terms(committee_size, quorum, max_levels)
-    version: uint256 = self.terms_version + 1
-    self._terms[version] = committee_size | (quorum << 16) | (max_levels << 32) | ((self.task_count + 1) << TERMS_FIRST_TASK)
-    self.terms_version = version
+@pure
+def _pack_terms(committee_size: uint256, quorum: uint256, max_levels: uint256, commit_window: uint256, reveal_window: uint256, first_task: uint256) -> uint256:
+    return committee_size | (quorum << 16) | (max_levels << 32) | (commit_window << T_COMMIT_WINDOW) | (reveal_window << T_REVEAL_WINDOW) | (first_task << TERMS_FIRST_TASK)
 
 
 @internal
 @view
 def _current_terms() -> uint256:
     return self._terms[self.terms_version]
+
+
+@internal
+@pure
+def _window(terms: uint256, at: uint256) -> uint256:
+    return (terms >> at) & BLOCK_MASK
 
 
 @external
@@ -333,6 +361,20 @@ def quorum() -> uint256:
 def max_levels() -> uint256:
     """@notice L: committee levels of a task requested now (1 = no escalation, BRAIN's rule)."""
     return (self._current_terms() >> 32) & 65535
+
+
+@external
+@view
+def commit_window() -> uint256:
+    """@notice Blocks from a draw to the end of its commit phase, for a task requested now."""
+    return self._window(self._current_terms(), T_COMMIT_WINDOW)
+
+
+@external
+@view
+def reveal_window() -> uint256:
+    """@notice Blocks from the commit deadline to the reveal deadline, for a task requested now."""
+    return self._window(self._current_terms(), T_REVEAL_WINDOW)
 
 
 @internal
@@ -365,33 +407,37 @@ def task_terms(task_id: uint256) -> Terms:
 
 @external
 def set_param(param: uint256, new_value: uint256):
-    """@notice Change one parameter (P_* ids); only `governance` may. Open tasks keep their K, Q, L."""
+    """@notice Change one parameter (P_* ids); only `governance` may. Open tasks keep their K, Q, L and windows."""
     assert msg.sender == self.governance, "inference: only governance may set parameters"
     assert param >= P_COMMITTEE_SIZE and param <= P_EMISSION, "inference: unknown parameter"
-    if param <= P_QUORUM or param == P_MAX_LEVELS:
+    if param <= P_REVEAL_WINDOW or param == P_MAX_LEVELS:
         terms: uint256 = self._current_terms()
         size: uint256 = terms & 65535
         quorum: uint256 = (terms >> 16) & 65535
         levels: uint256 = (terms >> 32) & 65535
+        commit_window: uint256 = self._window(terms, T_COMMIT_WINDOW)
+        reveal_window: uint256 = self._window(terms, T_REVEAL_WINDOW)
         if param == P_COMMITTEE_SIZE:
             size = new_value
             quorum = new_value // 2 + 1         # a bare majority of the new size
         elif param == P_QUORUM:
             quorum = new_value
+        elif param == P_COMMIT_WINDOW:
+            commit_window = new_value
+        elif param == P_REVEAL_WINDOW:
+            reveal_window = new_value
         else:
             levels = new_value
-        self._new_terms(size, quorum, levels)
+        self._check_terms(size, quorum, levels, commit_window, reveal_window)
+        version: uint256 = self.terms_version + 1
+        self._terms[version] = self._pack_terms(size, quorum, levels, commit_window, reveal_window, self.task_count + 1)
+        self.terms_version = version
     elif param == P_EMISSION:
         assert new_value <= convert(max_value(uint160), uint256), "inference: emission is not an address"
         self.emission = Emission(convert(convert(new_value, uint160), address))
     else:
-        assert new_value > 0 or param > P_REVEAL_WINDOW, "inference: windows must be positive"
         assert new_value <= 10000 or param != P_SLASH_BPS, "inference: slash_bps above 10000"
-        if param == P_COMMIT_WINDOW:
-            self.commit_window = new_value
-        elif param == P_REVEAL_WINDOW:
-            self.reveal_window = new_value
-        elif param == P_SLASH_BPS:
+        if param == P_SLASH_BPS:
             self.slash_bps = new_value
         elif param == P_MIN_FEE:
             self.min_fee = new_value
@@ -409,58 +455,6 @@ def set_governance(new_governance: address):
     assert new_governance != empty(address), "inference: governance is the zero address"
     self.governance = new_governance
     log GovernanceChanged(governance=new_governance)
-
-
-# ---------------------------------------------------------------- task storage
-
-@internal
-@view
-def _hot_get(task_id: uint256, at: uint256, bits: uint256) -> uint256:
-    return (self._hot[task_id] >> at) & ((1 << bits) - 1)
-
-
-@internal
-def _hot_put(task_id: uint256, at: uint256, bits: uint256, x: uint256):
-    assert x < (1 << bits), "inference: packed task field out of range"
-    mask: uint256 = ((1 << bits) - 1) << at
-    self._hot[task_id] = (self._hot[task_id] & ~mask) | (x << at)
-
-
-@internal
-@view
-def _status(task_id: uint256) -> Status:
-    h: uint256 = self._hot[task_id] & 255
-    if h == 0:
-        return empty(Status)
-    return convert(h, Status)
-
-
-@internal
-@view
-def _load(task_id: uint256) -> Task:
-    h: uint256 = self._hot[task_id]
-    c: TaskCold = self._tasks[task_id]
-    status: Status = empty(Status)
-    if h & 255 != 0:
-        status = convert(h & 255, Status)
-    return Task(
-        requester=convert(convert(c.payer & (2**160 - 1), uint160), address), model_id=c.model_id,
-        input_hash=c.input_hash, fee=c.payer >> 160,
-        request_block=(h >> H_REQUEST_BLOCK) & (2**40 - 1), status=status, seed=c.seed,
-        commit_deadline=(h >> H_COMMIT_DEADLINE) & (2**40 - 1), reveal_deadline=(h >> H_REVEAL_DEADLINE) & (2**40 - 1),
-        commits=(h >> H_COMMITS) & 65535, reveals=(h >> H_REVEALS) & 65535, top_result=c.top_result,
-        top_count=(h >> H_TOP_COUNT) & 65535, result=c.result, final_block=c.final_block,
-        level=(h >> H_LEVEL) & 255, seed_block=(h >> H_SEED_BLOCK) & (2**40 - 1),
-        mode=convert((h >> H_MODE) & 255, uint8), tolerance=(h >> H_TOLERANCE) & 255,
-        challenge_deadline=c.challenge_deadline, challenger=c.challenger, bond=c.bond, challenged=c.challenged,
-    )
-
-
-@external
-@view
-def tasks(task_id: uint256) -> Task:
-    """@notice The task, all fields (the hot ones are unpacked from their shared word)."""
-    return self._load(task_id)
 
 
 # ---------------------------------------------------------------- level math
@@ -504,148 +498,369 @@ def _popcount(x: uint256) -> uint256:
 
 @internal
 @pure
-def _agree(a: bytes32, b: bytes32, mode: uint8, tolerance: uint256) -> bool:
-    if mode == EXACT:
+def _agree(a: bytes32, b: bytes32, near: bool, tolerance: uint256) -> bool:
+    if not near:
         return a == b
     return self._popcount(convert(a, uint256) ^ convert(b, uint256)) <= tolerance
 
 
-@external
-@view
-def level_size(level: uint256) -> uint256:
-    """@notice Size of `level` for a task requested now (current committee_size)."""
-    return self._size_of(self._current_terms() & 65535, level)
 
 
-@external
-@view
-def level_quorum(level: uint256) -> uint256:
-    """@notice Quorum of `level` for a task requested now."""
-    terms: uint256 = self._current_terms()
-    if level == 0:
-        return (terms >> 16) & 65535
-    return self._size_of(terms & 65535, level) // 2 + 1
 
 
-@external
-@view
-def task_level_size(task_id: uint256, level: uint256) -> uint256:
-    """@notice Size of `level` of task `task_id` (its committee size as requested)."""
-    return self._level_size(task_id, level)
 
 
-@external
+
+
+# ---------------------------------------------------------------- task storage
+
+@internal
 @pure
-def popcount(x: uint256) -> uint256:
-    return self._popcount(x)
+def _field(word: uint256, at: uint256, bits: uint256) -> uint256:
+    return (word >> at) & ((1 << bits) - 1)
+
+
+@internal
+@pure
+def _put(word: uint256, at: uint256, bits: uint256, x: uint256) -> uint256:
+    assert x < (1 << bits), "inference: packed task field out of range"
+    return (word & ~(((1 << bits) - 1) << at)) | (x << at)
+
+
+@internal
+@pure
+def _status_of(hot: uint256) -> Status:
+    if hot & 255 == 0:
+        return empty(Status)
+    return convert(hot & 255, Status)
+
+
+@internal
+@pure
+def _with_status(hot: uint256, status: Status) -> uint256:
+    return (hot & ~convert(255, uint256)) | convert(status, uint256)
+
+
+@internal
+@pure
+def _key(task_id: uint256, level: uint256) -> uint256:
+    return (task_id << 16) | (level << 8)
+
+
+@internal
+@view
+def _level(task_id: uint256, level: uint256, size: uint256) -> Level:
+    """The seats of a level in draw order, with its counts (one storage read per 11 seats)."""
+    key: uint256 = self._key(task_id, level)
+    out: Level = empty(Level)
+    head: uint256 = self._seats[key]
+    out.deadline = head & DEADLINE_MASK
+    out.near = head & WORD_NEAR != 0
+    out.values = head >> VALUES_AT
+    left: uint256 = size
+    for w: uint256 in range(MAX_WORDS):
+        if left == 0:
+            break
+        x: uint256 = head
+        if w > 0:
+            x = self._seats[key + w]
+        x = x >> SEAT_BASE
+        for _: uint256 in range(SEATS_PER_WORD):
+            if left == 0:
+                break
+            seat: uint256 = x & SEAT_MASK
+            out.seats.append(seat)
+            if seat & SEAT_COMMITTED != 0:
+                out.commits += 1
+            if seat >> SEAT_VALUE != 0:
+                out.reveals += 1
+            x = x >> SEAT_BITS
+            left -= 1
+    return out
+
+
+@internal
+@view
+def _commits(key: uint256, size: uint256, head: uint256) -> uint256:
+    """Members of the level at `key` that committed (a popcount per seat word)."""
+    count: uint256 = 0
+    left: uint256 = size
+    for w: uint256 in range(MAX_WORDS):
+        if left == 0:
+            break
+        x: uint256 = head
+        if w > 0:
+            x = self._seats[key + w]
+        n: uint256 = min(left, SEATS_PER_WORD)
+        count += self._popcount(x & COMMITTED_BITS & ((1 << (SEAT_BASE + SEAT_BITS * n)) - 1))
+        left -= n
+    return count
+
+
+@internal
+@view
+def _reveals(key: uint256, size: uint256) -> uint256:
+    """Members of the level at `key` that revealed."""
+    count: uint256 = 0
+    left: uint256 = size
+    for w: uint256 in range(MAX_WORDS):
+        if left == 0:
+            break
+        x: uint256 = self._seats[key + w] >> SEAT_BASE
+        for _: uint256 in range(SEATS_PER_WORD):
+            if left == 0:
+                break
+            if (x >> SEAT_VALUE) & 255 != 0:
+                count += 1
+            x = x >> SEAT_BITS
+            left -= 1
+    return count
+
+
+@internal
+@view
+def _member_indices(task_id: uint256, levels: uint256) -> DynArray[uint256, MAX_MEMBERS]:
+    """Registry indices of the members of levels 0 .. levels - 1, in draw order."""
+    out: DynArray[uint256, MAX_MEMBERS] = []
+    for level: uint256 in range(levels, bound=MAX_LEVELS):
+        lv: Level = self._level(task_id, level, self._level_size(task_id, level))
+        for seat: uint256 in lv.seats:
+            out.append((seat & SEAT_INDEX) + 1)
+    return out
+
+
+@internal
+@view
+def _levels_drawn(task_id: uint256) -> uint256:
+    """Levels whose committee has been drawn (the current one only once its status is DRAWN or later)."""
+    hot: uint256 = self._hot[task_id]
+    level: uint256 = self._field(hot, H_LEVEL, 8)
+    if self._seats[self._key(task_id, level)] != 0:
+        return level + 1
+    return level
+
+
+@internal
+@view
+def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
+    indices: DynArray[uint256, MAX_MEMBERS] = self._member_indices(task_id, self._levels_drawn(task_id))
+    if len(indices) == 0:
+        return []
+    return staticcall self.registry.nodes_at(indices)
+
+
+@internal
+@view
+def _center(task_id: uint256, level: uint256, lv: Level, tolerance: uint256) -> (uint256, uint256):
+    """(top count, value index of the center) of a level: the value most reveals agree with,
+       ties to the earliest (exact: the value first revealed earliest; near: the earliest reveal)."""
+    counts: DynArray[uint256, MAX_COMMITTEE] = []
+    for v: uint256 in range(lv.values, bound=MAX_COMMITTEE):
+        counts.append(0)
+    if lv.near:
+        key: uint256 = self._key(task_id, level)
+        values: DynArray[bytes32, MAX_COMMITTEE] = []
+        for v: uint256 in range(lv.values, bound=MAX_COMMITTEE):
+            values.append(self._values[key + v])
+        for i: uint256 in range(lv.values, bound=MAX_COMMITTEE):
+            counts[i] += 1
+            for j: uint256 in range(i + 1, i + MAX_COMMITTEE, bound=MAX_COMMITTEE):
+                if j >= lv.values:
+                    break
+                if self._agree(values[i], values[j], True, tolerance):
+                    counts[i] += 1
+                    counts[j] += 1
+    else:
+        for seat: uint256 in lv.seats:
+            value: uint256 = seat >> SEAT_VALUE
+            if value != 0:
+                counts[value - 1] += 1
+    top: uint256 = 0
+    center: uint256 = 0
+    for v: uint256 in range(lv.values, bound=MAX_COMMITTEE):
+        if counts[v] > top:
+            top = counts[v]
+            center = v
+    return top, center
+
+
+@internal
+@view
+def _load(task_id: uint256) -> Task:
+    hot: uint256 = self._hot[task_id]
+    payer: uint256 = self._payer[task_id]
+    level: uint256 = self._field(hot, H_LEVEL, 8)
+    t: Task = Task(
+        requester=convert(convert(payer & (2**160 - 1), uint160), address), model_id=self._model_ids[self._field(hot, H_MODEL, 16)],
+        fee=payer >> 160, request_block=self._field(hot, H_REQUEST_BLOCK, 40), status=self._status_of(hot),
+        commit_deadline=0, reveal_deadline=0, commits=0, reveals=0, top_result=empty(bytes32), top_count=0,
+        result=empty(bytes32), final_block=0, level=level, seed_block=self._field(hot, H_SEED_BLOCK, 40),
+        mode=convert(self._field(hot, H_MODE, 8), uint8), tolerance=self._field(hot, H_TOLERANCE, 8),
+        challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
+    )
+    if hot == 0:
+        t.model_id = empty(bytes32)
+        return t
+    if self._seats[self._key(task_id, level)] != 0:
+        lv: Level = self._level(task_id, level, self._level_size(task_id, level))
+        t.commit_deadline = lv.deadline
+        t.reveal_deadline = lv.deadline + self._window(self._terms_of(task_id), T_REVEAL_WINDOW)
+        t.commits = lv.commits
+        t.reveals = lv.reveals
+        if lv.reveals > 0:
+            center: uint256 = 0
+            t.top_count, center = self._center(task_id, level, lv, t.tolerance)
+            t.top_result = self._values[self._key(task_id, level) + center]
+    if hot & H_HAS_RESULT != 0:
+        ref: uint256 = self._field(hot, H_RESULT, 16)
+        t.result = self._values[self._key(task_id, ref >> 8) + (ref & 255)]
+    if t.status == Status.PROVISIONAL:
+        t.challenge_deadline = self._field(hot, H_FINAL_BLOCK, 40)
+    elif t.status == Status.SETTLED or t.status == Status.REFUNDED:
+        t.final_block = self._field(hot, H_FINAL_BLOCK, 40)
+    if hot & H_CHALLENGED != 0:
+        c: Challenge = self._challenges[task_id]
+        t.challenger = c.challenger
+        t.bond = c.bond
+        t.challenged = c.challenged
+    return t
+
+
+@external
+@view
+def tasks(task_id: uint256) -> Task:
+    """@notice The task, all fields (counts and the center are computed from the seats)."""
+    return self._load(task_id)
+
+
+@external
+@view
+def model_slot(model_id: bytes32) -> uint256:
+    """@notice Slot of `model_id` in this contract (0 until its first request)."""
+    return self._model_info[model_id] & 65535
+
+
+# ---------------------------------------------------------------- fees
+
+@external
+def deposit(amount: uint256):
+    """@notice Prepay fees into the sender's `claimable` balance: later requests draw their fee
+               from it instead of a transfer each; `claim` takes what is left back."""
+    assert amount > 0, "inference: deposit of zero"
+    assert extcall self.token.transferFrom(msg.sender, self, amount), "inference: deposit transfer failed"
+    self.claimable[msg.sender] += amount
+    log Deposited(account=msg.sender, amount=amount)
+
+
+@internal
+def _pay_back(requester: address, amount: uint256, prepaid: bool):
+    """Refunds and leftovers go where the fee came from: the deposit, or the requester's wallet."""
+    if amount == 0:
+        return
+    if prepaid:
+        self.claimable[requester] += amount
+    else:
+        assert extcall self.token.transfer(requester, amount), "inference: refund transfer failed"
 
 
 # ---------------------------------------------------------------- request and draw
 
-@external
-def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee: uint256) -> uint256:
-    """@notice Escrow `fee` and open a task; the committee is drawn from block.number + 1."""
+@internal
+def _model_of(model_id: bytes32) -> uint256:
+    """The model's slot | mode << 16 | tolerance << 24, learned from the Registry on first use."""
+    info: uint256 = self._model_info[model_id]
+    if info != 0:
+        return info
     weights_hash: bytes32 = empty(bytes32)
     registered: bool = False
     mode: uint8 = 0
     tolerance: uint256 = 0
     weights_hash, registered, mode, tolerance = staticcall self.registry.models(model_id)
     assert registered, "inference: unknown model id"
+    slot: uint256 = self.model_count + 1
+    assert slot < 65536, "inference: too many models"
+    self.model_count = slot
+    self._model_ids[slot] = model_id
+    info = slot | (convert(mode, uint256) << 16) | (tolerance << 24)
+    self._model_info[model_id] = info
+    return info
+
+
+@external
+def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee: uint256) -> uint256:
+    """@notice Escrow `fee` (from the deposit if it covers it, else by transferFrom) and open a task; the committee is drawn from block.number + 1."""
+    info: uint256 = self._model_of(model_id)
     assert staticcall self.registry.model_nodes(model_id) >= self._current_terms() & 65535, "inference: not enough active nodes serve this model"
     assert fee >= self.min_fee, "inference: fee below the minimum"
     assert fee < 2**96, "inference: fee above 2**96 - 1"
     assert input_hash != empty(bytes32), "inference: input hash is empty"
-    assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
+    hot: uint256 = convert(Status.REQUESTED, uint256) | (((info >> 16) & 255) << H_MODE) | (((info >> 24) & 255) << H_TOLERANCE)
+    hot |= (info & 65535) << H_MODEL
+    hot |= (block.number + 1) << H_SEED_BLOCK
+    hot |= block.number << H_REQUEST_BLOCK
+    balance: uint256 = self.claimable[msg.sender]
+    if balance >= fee:
+        self.claimable[msg.sender] = balance - fee
+        hot |= H_PREPAID
+    else:
+        assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
     task_id: uint256 = self.task_count + 1
     self.task_count = task_id
-    # field by field: the fields that start at zero are not written (a zero write still costs)
-    self._tasks[task_id].payer = convert(msg.sender, uint256) | (fee << 160)
-    self._tasks[task_id].model_id = model_id
-    self._tasks[task_id].input_hash = input_hash
-    self._hot_put(task_id, H_REQUEST_BLOCK, 40, block.number)
-    self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
-    self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)
-    if mode != 0:
-        self._hot_put(task_id, H_MODE, 8, convert(mode, uint256))
-    if tolerance != 0:
-        self._hot_put(task_id, H_TOLERANCE, 8, tolerance)
+    self._payer[task_id] = convert(msg.sender, uint256) | (fee << 160)
+    self._hot[task_id] = hot
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
 
 
 @internal
-def _append_members(task_id: uint256, members: DynArray[address, MAX_COMMITTEE]):
-    """Append `members` (as Registry indices) to the task's packed member list."""
-    n: uint256 = self._packed[task_id][0] & 65535
-    slot: uint256 = (n + 1) // 16
-    word: uint256 = self._packed[task_id][slot]
-    indices: DynArray[uint256, MAX_COMMITTEE] = staticcall self.registry.indices_of(members)
-    for index: uint256 in indices:
-        g: uint256 = n + 1
-        if g // 16 != slot:
-            self._packed[task_id][slot] = word
-            slot = g // 16
-            word = 0
-        word |= index << (16 * (g % 16))
-        n = g
-    self._packed[task_id][slot] = word
-    self._packed[task_id][0] = ((self._packed[task_id][0] >> 16) << 16) | n
-
-
-@internal
-@view
-def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
-    """Members of every level of the task, in draw order."""
-    indices: DynArray[uint256, MAX_MEMBERS] = []
-    word: uint256 = self._packed[task_id][0]
-    n: uint256 = word & 65535
-    if n == 0:
-        return []
-    for p: uint256 in range(MAX_MEMBERS):
-        if p >= n:
-            break
-        g: uint256 = p + 1
-        if g % 16 == 0:
-            word = self._packed[task_id][g // 16]
-        indices.append((word >> (16 * (g % 16))) & 65535)
-    return staticcall self.registry.nodes_at(indices)
+@pure
+def _nonempty(n: uint256):
+    assert n > 0, "inference: empty batch"
 
 
 @internal
 @view
 def _drawable(task_id: uint256) -> bool:
-    seed_block: uint256 = self._hot_get(task_id, H_SEED_BLOCK, 40)
-    return self._status(task_id) == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
+    hot: uint256 = self._hot[task_id]
+    seed_block: uint256 = self._field(hot, H_SEED_BLOCK, 40)
+    return self._status_of(hot) == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
 
 
 @internal
 def _draw(task_id: uint256):
-    assert self._status(task_id) == Status.REQUESTED, "inference: task is not waiting for a committee"
-    seed_block: uint256 = self._hot_get(task_id, H_SEED_BLOCK, 40)
+    hot: uint256 = self._hot[task_id]
+    assert self._status_of(hot) == Status.REQUESTED, "inference: task is not waiting for a committee"
+    seed_block: uint256 = self._field(hot, H_SEED_BLOCK, 40)
     assert block.number > seed_block, "inference: seed block not mined yet"
     assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
-    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
-    model_id: bytes32 = self._tasks[task_id].model_id
+    level: uint256 = self._field(hot, H_LEVEL, 8)
+    terms: uint256 = self._terms_of(task_id)
+    size: uint256 = self._size_of(terms & 65535, level)
     seed: bytes32 = empty(bytes32)
-    members: DynArray[address, MAX_COMMITTEE] = []
-    size: uint256 = self._level_size(task_id, level)
+    exclude: DynArray[uint256, MAX_MEMBERS] = []
     if level == 0:
         seed = keccak256(abi_encode(blockhash(seed_block), task_id))
-        members = staticcall self.registry.sample(model_id, seed, size)
     else:
         seed = keccak256(abi_encode(blockhash(seed_block), task_id, level))
-        members = staticcall self.registry.sample_excluding(model_id, seed, size, self._member_list(task_id))
-    for m: address in members:
-        self._state[task_id][m] = level + 1
+        exclude = self._member_indices(task_id, level)
+    drawn: DynArray[uint256, MAX_COMMITTEE] = staticcall self.registry.sample_seats(self._model_ids[self._field(hot, H_MODEL, 16)], seed, size, exclude)
+    commit_deadline: uint256 = block.number + self._window(terms, T_COMMIT_WINDOW)
+    key: uint256 = self._key(task_id, level)
+    word: uint256 = commit_deadline
+    if self._field(hot, H_MODE, 8) == convert(NEAR, uint256):
+        word |= WORD_NEAR
+    members: DynArray[address, MAX_COMMITTEE] = []
+    for j: uint256 in range(len(drawn), bound=MAX_COMMITTEE):
+        s: uint256 = j % SEATS_PER_WORD
+        if s == 0 and j > 0:
+            self._seats[key + j // SEATS_PER_WORD - 1] = word
+            word = 0
+        word |= (((drawn[j] & 65535) - 1) & SEAT_INDEX) << (SEAT_BASE + SEAT_BITS * s)
+        members.append(convert(convert(drawn[j] >> 16, uint160), address))
+    self._seats[key + (len(drawn) - 1) // SEATS_PER_WORD] = word
     extcall self.registry.tasks_opened(members)
-    self._append_members(task_id, members)
-    commit_deadline: uint256 = block.number + self.commit_window
-    reveal_deadline: uint256 = commit_deadline + self.reveal_window
-    self._hot_put(task_id, H_STATUS, 8, convert(Status.DRAWN, uint256))
-    self._tasks[task_id].seed = seed
-    self._hot_put(task_id, H_COMMIT_DEADLINE, 40, commit_deadline)
-    self._hot_put(task_id, H_REVEAL_DEADLINE, 40, reveal_deadline)
-    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=reveal_deadline, level=level)
+    self._hot[task_id] = self._with_status(hot, Status.DRAWN)
+    log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=commit_deadline + self._window(terms, T_REVEAL_WINDOW), level=level)
 
 
 @external
@@ -661,7 +876,7 @@ def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
             is mined and still known; the others are skipped (another caller may have drawn them).
     @return the number of committees drawn
     """
-    assert len(task_ids) > 0, "inference: empty batch"
+    self._nonempty(len(task_ids))
     drawn: uint256 = 0
     for task_id: uint256 in task_ids:
         if self._drawable(task_id):
@@ -673,37 +888,66 @@ def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 # ---------------------------------------------------------------- commit and reveal
 
 @internal
-def _commit(task_id: uint256, commitment: bytes32, seq: uint256):
-    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its commit phase"
-    state: uint256 = self._state[task_id][msg.sender]
-    assert state & LEVEL_MASK == self._hot_get(task_id, H_LEVEL, 8) + 1, "inference: sender is not on the committee"
-    assert state & COMMITTED == 0, "inference: already committed"
-    assert block.number <= self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: commit window closed"
-    assert commitment != empty(bytes32), "inference: commitment is empty"
-    self._state[task_id][msg.sender] = state | COMMITTED | (seq << ROOT_SHIFT)
-    self._hot_put(task_id, H_COMMITS, 16, self._hot_get(task_id, H_COMMITS, 16) + 1)
-    log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
+@view
+def _my_index() -> uint256:
+    me: uint256 = staticcall self.registry.index_of(msg.sender)
+    assert me != 0, "inference: sender is not on the committee"
+    return me
 
 
 @internal
-def _store_root(root: bytes32) -> uint256:
-    seq: uint256 = self.root_count[msg.sender] + 1
-    self.root_count[msg.sender] = seq
-    self._roots[msg.sender][seq] = root
-    return seq
+@view
+def _seat_of(key: uint256, size: uint256, me: uint256, head: uint256) -> (uint256, uint256):
+    """(seat word, bit position) of the node with Registry index `me` in the level at `key`."""
+    target: uint256 = me - 1
+    left: uint256 = size
+    for w: uint256 in range(MAX_WORDS):
+        if left == 0:
+            break
+        x: uint256 = head
+        if w > 0:
+            x = self._seats[key + w]
+        x = x >> SEAT_BASE
+        for s: uint256 in range(SEATS_PER_WORD):
+            if left == 0:
+                break
+            if x & SEAT_INDEX == target:
+                return w, SEAT_BASE + SEAT_BITS * s
+            x = x >> SEAT_BITS
+            left -= 1
+    raise "inference: sender is not on the committee"
 
 
-@external
-def commit(task_id: uint256, commitment: bytes32):
-    """@notice Commit keccak256(abi_encode(task_id, result, member, salt)) (a batch of one: the root is the commitment)."""
-    self._commit(task_id, commitment, self._store_root(commitment))
-
-
-@external
+@internal
 @pure
-def merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
-    """@notice Root of `leaves` padded with zero words to a power of two; each node is keccak256(left ++ right)."""
-    return self._merkle_root(leaves)
+def _leaf(seat_key: uint256, commitment: bytes32) -> bytes32:
+    return keccak256(abi_encode(seat_key, commitment))
+
+
+@internal
+def _commit(seat_key: uint256, commitment: bytes32, me: uint256):
+    task_id: uint256 = seat_key & TASK_MASK
+    level: uint256 = seat_key >> LEVEL_TAG
+    key: uint256 = self._key(task_id, level)
+    head: uint256 = self._seats[key]
+    assert head != 0, "inference: task is not in its commit phase"
+    assert block.number <= head & DEADLINE_MASK, "inference: commit window closed"
+    assert commitment != empty(bytes32), "inference: commitment is empty"
+    w: uint256 = 0
+    bit: uint256 = 0
+    w, bit = self._seat_of(key, self._level_size(task_id, level), me, head)
+    word: uint256 = head
+    if w > 0:
+        word = self._seats[key + w]
+    assert (word >> bit) & SEAT_COMMITTED == 0, "inference: already committed"
+    self._seats[key + w] = word | (SEAT_COMMITTED << bit)
+    log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
+
+
+
+
+
+
 
 
 @internal
@@ -733,241 +977,224 @@ def _merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
 @external
 def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32, MAX_BATCH]):
     """
-    @notice Commit values[i] for task_ids[i], for every i, storing only their Merkle root
-            (see `merkle_root`); any invalid entry reverts the whole batch. Reveal each with
-            `reveal_many`, giving its leaf index and proof.
+    @notice Commit values[i] for seat key task_ids[i] (task id | level << 248), for every i,
+            storing only the Merkle root of the leaves keccak256(abi_encode(task_ids[i], values[i]))
+            (see `merkle_root`, `batch_leaf`); any invalid entry reverts the whole batch. Reveal
+            each with `reveal_many`, giving its leaf index and proof.
     """
-    assert len(task_ids) > 0, "inference: empty batch"
+    self._nonempty(len(task_ids))
     assert len(values) == len(task_ids), "inference: batch arrays differ in length"
-    seq: uint256 = self._store_root(self._merkle_root(values))
+    leaves: DynArray[bytes32, MAX_BATCH] = []
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
-        self._commit(task_ids[i], values[i], seq)
-
-
-@internal
-def _check_reveal(task_id: uint256, level: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256) -> uint256:
-    """Checks of every reveal; returns the sender's member state."""
-    state: uint256 = self._state[task_id][msg.sender]
-    assert state & COMMITTED != 0, "inference: no commitment from this sender"
-    assert state & LEVEL_MASK == level + 1, "inference: sender is not on the committee"
-    assert state & REVEALED == 0, "inference: already revealed"
-    assert self._hot_get(task_id, H_COMMITS, 16) == self._level_size(task_id, level) or block.number > self._hot_get(task_id, H_COMMIT_DEADLINE, 40), "inference: reveal phase not open yet"
-    assert block.number <= self._hot_get(task_id, H_REVEAL_DEADLINE, 40), "inference: reveal window closed"
-    node: bytes32 = keccak256(abi_encode(task_id, result, msg.sender, salt))
-    index: uint256 = leaf_index
-    for sibling: bytes32 in proof:
-        if index & 1 == 0:
-            node = keccak256(concat(node, sibling))
-        else:
-            node = keccak256(concat(sibling, node))
-        index = index >> 1
-    assert index == 0 and node == self._roots[msg.sender][state >> ROOT_SHIFT], "inference: reveal does not match the commitment"
-    return state
-
-
-@internal
-def _reveal(task_id: uint256, result: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
-    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert convert(self._hot_get(task_id, H_MODE, 8), uint8) == EXACT, "inference: near models reveal with reveal_near"
-    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
-    state: uint256 = self._check_reveal(task_id, level, result, salt, proof, leaf_index)
-    reveals: uint256 = self._hot_get(task_id, H_REVEALS, 16)
-    top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
-    key: uint256 = task_id * 8 + level
-    word: uint256 = self._tally[key][result]
-    count: uint256 = (word & 65535) + 1
-    first: uint256 = reveals
-    if count == 1:
-        self._values[key][reveals] = result
-    else:
-        first = word >> 16
-    self._tally[key][result] = count | (first << 16)
-    center: uint256 = self._hot_get(task_id, H_CENTER, 8)
-    if count > top_count or (count == top_count and first < center):
-        self._hot_put(task_id, H_TOP_COUNT, 16, count)
-        if count == 1 or first != center:
-            self._tasks[task_id].top_result = result
-            self._hot_put(task_id, H_CENTER, 8, first)
-    self._record_reveal(task_id, state, reveals, first, result, empty(bytes32), False)
-
-
-@external
-def reveal(task_id: uint256, result: bytes32, salt: bytes32):
-    """@notice Reveal the result of an `exact` model (sha256 of the canonical output) committed with `commit`."""
-    self._reveal(task_id, result, salt, [], 0)
+        leaves.append(self._leaf(task_ids[i], values[i]))
+    self._roots[msg.sender][self._merkle_root(leaves)] = True
+    me: uint256 = self._my_index()
+    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+        self._commit(task_ids[i], values[i], me)
 
 
 @internal
 @pure
-def _proof(proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF], start: uint256, depth: uint256) -> DynArray[bytes32, MAX_PROOF]:
-    assert depth <= MAX_PROOF and start + depth <= len(proofs), "inference: proof words missing"
-    out: DynArray[bytes32, MAX_PROOF] = []
-    for j: uint256 in range(depth, bound=MAX_PROOF):
-        out.append(proofs[start + j])
-    return out
+def _walk(leaf: bytes32, proof: DynArray[bytes32, MAX_PROOF], index: uint256) -> bytes32:
+    """Root of the batch that holds `leaf` at `index`, given its proof (siblings from the leaf up)."""
+    node: bytes32 = leaf
+    i: uint256 = index
+    for sibling: bytes32 in proof:
+        if i & 1 == 0:
+            node = keccak256(concat(node, sibling))
+        else:
+            node = keccak256(concat(sibling, node))
+        i = i >> 1
+    assert i == 0, "inference: reveal does not match the commitment"
+    return node
+
+
+@internal
+def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, root: bytes32, me: uint256, near: bool):
+    """Record the reveal of `revealed` (exact: the result; near: the fingerprint) whose
+       commitment sits in the batch with Merkle root `root`."""
+    task_id: uint256 = seat_key & TASK_MASK
+    level: uint256 = seat_key >> LEVEL_TAG
+    key: uint256 = self._key(task_id, level)
+    head: uint256 = self._seats[key]
+    assert head != 0, "inference: task is not in its reveal phase"
+    if near:
+        assert head & WORD_NEAR != 0, "inference: exact models reveal with reveal"
+    else:
+        assert head & WORD_NEAR == 0, "inference: near models reveal with reveal_near"
+    terms: uint256 = self._terms_of(task_id)
+    size: uint256 = self._size_of(terms & 65535, level)
+    w: uint256 = 0
+    bit: uint256 = 0
+    w, bit = self._seat_of(key, size, me, head)
+    word: uint256 = head
+    if w > 0:
+        word = self._seats[key + w]
+    seat: uint256 = (word >> bit) & SEAT_MASK
+    assert seat & SEAT_COMMITTED != 0, "inference: no commitment from this sender"
+    assert seat >> SEAT_VALUE == 0, "inference: already revealed"
+    deadline: uint256 = head & DEADLINE_MASK
+    assert block.number > deadline or self._commits(key, size, head) == size, "inference: reveal phase not open yet"
+    assert block.number <= deadline + self._window(terms, T_REVEAL_WINDOW), "inference: reveal window closed"
+    assert self._roots[msg.sender][root], "inference: reveal does not match the commitment"
+    stored: uint256 = head >> VALUES_AT
+    value: uint256 = stored
+    if near:
+        self._blobs[task_id][msg.sender] = blob_hash      # near: every reveal keeps its own value, in reveal order
+    else:
+        for v: uint256 in range(stored, bound=MAX_COMMITTEE):
+            if self._values[key + v] == revealed:
+                value = v
+                break
+    if value == stored:
+        assert stored < MAX_COMMITTEE, "inference: too many values at this level"
+        self._values[key + value] = revealed
+        head = (head & ~(convert(127, uint256) << VALUES_AT)) | ((stored + 1) << VALUES_AT)
+    if w == 0:
+        self._seats[key] = head | ((value + 1) << (bit + SEAT_VALUE))
+    else:
+        self._seats[key + w] = word | ((value + 1) << (bit + SEAT_VALUE))
+        if value == stored:
+            self._seats[key] = head
+    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob_hash)
+
+
+@internal
+@view
+def _exact_leaf(seat_key: uint256, result: bytes32, salt: bytes32) -> bytes32:
+    return self._leaf(seat_key, keccak256(abi_encode(seat_key & TASK_MASK, result, msg.sender, salt)))
+
+
+@internal
+@view
+def _near_leaf(seat_key: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32) -> bytes32:
+    committed: bytes32 = keccak256(abi_encode(fingerprint, blob_hash))
+    return self._leaf(seat_key, keccak256(abi_encode(seat_key & TASK_MASK, committed, msg.sender, salt)))
+
+
 
 
 @external
 def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
     """
-    @notice `reveal` (results[i], salts[i]) for task_ids[i], for every i; any invalid entry
-            reverts the whole batch. paths[i] = leaf index of the commitment in its batch
+    @notice `reveal` (results[i], salts[i]) for seat key task_ids[i], for every i; any invalid
+            entry reverts the whole batch. paths[i] = leaf index of the commitment in its batch
             + (proof depth << 8); its proof is the next `depth` words of `proofs` (siblings
             from the leaf up). Commitments of single `commit`s: path 0, no proof words.
     """
-    assert len(task_ids) > 0, "inference: empty batch"
+    self._nonempty(len(task_ids))
     assert len(results) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    me: uint256 = self._my_index()
     at: uint256 = 0
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         depth: uint256 = paths[i] >> 8
-        self._reveal(task_ids[i], results[i], salts[i], self._proof(proofs, at, depth), paths[i] & 255)
+        assert depth <= MAX_PROOF and at + depth <= len(proofs), "inference: proof words missing"
+        proof: DynArray[bytes32, MAX_PROOF] = []
+        for j: uint256 in range(depth, bound=MAX_PROOF):
+            proof.append(proofs[at + j])
+        root: bytes32 = self._walk(self._exact_leaf(task_ids[i], results[i], salts[i]), proof, paths[i] & 255)
+        self._reveal(task_ids[i], results[i], results[i], root, me, False)
         at += depth
     assert at == len(proofs), "inference: unused proof words"
 
 
-@internal
-def _reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32, proof: DynArray[bytes32, MAX_PROOF], leaf_index: uint256):
-    assert self._status(task_id) == Status.DRAWN, "inference: task is not in its reveal phase"
-    assert convert(self._hot_get(task_id, H_MODE, 8), uint8) == NEAR, "inference: exact models reveal with reveal"
-    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
-    state: uint256 = self._check_reveal(task_id, level, keccak256(abi_encode(fingerprint, blob_hash)), salt, proof, leaf_index)
-    key: uint256 = task_id * 8 + level
-    index: uint256 = self._hot_get(task_id, H_REVEALS, 16)
-    tolerance: uint256 = self._hot_get(task_id, H_TOLERANCE, 8)
-    mine: uint256 = 1
-    top_count: uint256 = self._hot_get(task_id, H_TOP_COUNT, 16)
-    top_result: bytes32 = self._tasks[task_id].top_result
-    center: uint256 = self._hot_get(task_id, H_CENTER, 8)
-    for j: uint256 in range(MAX_COMMITTEE):
-        if j >= index:
-            break
-        other: bytes32 = self._values[key][j]
-        if self._agree(other, fingerprint, NEAR, tolerance):
-            mine += 1
-            count: uint256 = self._counts[key][j] + 1
-            self._counts[key][j] = count
-            if count > top_count or (count == top_count and j < center):
-                top_count = count
-                top_result = other
-                center = j
-    self._values[key][index] = fingerprint
-    self._counts[key][index] = mine
-    if mine > top_count:            # a later index never wins a tie
-        top_count = mine
-        top_result = fingerprint
-        center = index
-    self._hot_put(task_id, H_TOP_COUNT, 16, top_count)
-    self._tasks[task_id].top_result = top_result
-    self._hot_put(task_id, H_CENTER, 8, center)
-    self._record_reveal(task_id, state, index, index, fingerprint, blob_hash, True)
-
-
-@external
-def reveal_near(task_id: uint256, fingerprint: bytes32, blob_hash: bytes32, salt: bytes32):
-    """
-    @notice Reveal the result of a `near` model: its SimHash fingerprint and the sha256 of
-            the output blob; the commitment covers keccak256(abi_encode(fingerprint, blob_hash)).
-    """
-    self._reveal_near(task_id, fingerprint, blob_hash, salt, [], 0)
 
 
 @external
 def reveal_near_many(task_ids: DynArray[uint256, MAX_BATCH], fingerprints: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
     """@notice `reveal_near` for every i, with paths and proofs as in `reveal_many`; any invalid entry reverts the whole batch."""
-    assert len(task_ids) > 0, "inference: empty batch"
+    self._nonempty(len(task_ids))
     assert len(fingerprints) == len(task_ids) and len(blob_hashes) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    me: uint256 = self._my_index()
     at: uint256 = 0
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         depth: uint256 = paths[i] >> 8
-        self._reveal_near(task_ids[i], fingerprints[i], blob_hashes[i], salts[i], self._proof(proofs, at, depth), paths[i] & 255)
+        assert depth <= MAX_PROOF and at + depth <= len(proofs), "inference: proof words missing"
+        proof: DynArray[bytes32, MAX_PROOF] = []
+        for j: uint256 in range(depth, bound=MAX_PROOF):
+            proof.append(proofs[at + j])
+        root: bytes32 = self._walk(self._near_leaf(task_ids[i], fingerprints[i], blob_hashes[i], salts[i]), proof, paths[i] & 255)
+        self._reveal(task_ids[i], fingerprints[i], blob_hashes[i], root, me, True)
         at += depth
     assert at == len(proofs), "inference: unused proof words"
-
-
-@internal
-def _record_reveal(task_id: uint256, state: uint256, reveals: uint256, value_index: uint256, revealed: bytes32, blob_hash: bytes32, near: bool):
-    """The revealed value is kept once per level in `_values`; the state word points at it.
-       Exact mode: the blob hash is the result itself and is not stored twice."""
-    self._state[task_id][msg.sender] = state | REVEALED | (value_index << VALUE_SHIFT)
-    blob: bytes32 = revealed
-    if near:
-        self._blobs[task_id][msg.sender] = blob_hash
-        blob = blob_hash
-    self._hot_put(task_id, H_REVEALS, 16, reveals + 1)
-    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob)
-
-
-@internal
-@view
-def _revealed(task_id: uint256, member: address) -> bytes32:
-    """The value `member` revealed (empty if none)."""
-    state: uint256 = self._state[task_id][member]
-    if state & REVEALED == 0:
-        return empty(bytes32)
-    return self._values[task_id * 8 + (state & LEVEL_MASK) - 1][(state >> VALUE_SHIFT) & 65535]
 
 
 # ---------------------------------------------------------------- finalize, challenge, close
 
 @internal
-def _escalate(task_id: uint256, t: Task):
-    level: uint256 = t.level + 1
-    self._hot_put(task_id, H_LEVEL, 8, level)
-    self._hot_put(task_id, H_STATUS, 8, convert(Status.REQUESTED, uint256))
-    self._hot_put(task_id, H_SEED_BLOCK, 40, block.number + 1)
-    self._hot_put(task_id, H_COMMITS, 16, 0)
-    self._hot_put(task_id, H_REVEALS, 16, 0)
-    self._hot_put(task_id, H_TOP_COUNT, 16, 0)
-    self._hot_put(task_id, H_CENTER, 8, 0)
-    self._tasks[task_id].top_result = empty(bytes32)
-    log TaskEscalated(task_id=task_id, level=level, size=self._level_size(task_id, level), seed_block=block.number + 1)
+def _escalate(task_id: uint256, hot: uint256, level: uint256):
+    h: uint256 = self._put(hot, H_LEVEL, 8, level + 1)
+    h = self._put(self._with_status(h, Status.REQUESTED), H_SEED_BLOCK, 40, block.number + 1)
+    self._hot[task_id] = h
+    log TaskEscalated(task_id=task_id, level=level + 1, size=self._level_size(task_id, level + 1), seed_block=block.number + 1)
 
 
 @internal
 @view
-def _can_escalate(task_id: uint256, t: Task) -> bool:
-    if t.level + 1 >= self._max_levels(task_id):
+def _can_escalate(task_id: uint256, hot: uint256, level: uint256) -> bool:
+    if level + 1 >= self._max_levels(task_id):
         return False
-    return staticcall self.registry.available(t.model_id, self._member_list(task_id)) >= self._level_size(task_id, t.level + 1)
+    earlier: DynArray[address, MAX_MEMBERS] = staticcall self.registry.nodes_at(self._member_indices(task_id, level + 1))
+    return staticcall self.registry.available(self._model_ids[self._field(hot, H_MODEL, 16)], earlier) >= self._level_size(task_id, level + 1)
 
 
 @internal
 @view
 def _finalizable(task_id: uint256) -> bool:
     """`finalize` would not revert on a phase check (see `finalize`)."""
-    status: Status = self._status(task_id)
+    hot: uint256 = self._hot[task_id]
+    status: Status = self._status_of(hot)
     if status == Status.REQUESTED:
-        return block.number > self._hot_get(task_id, H_SEED_BLOCK, 40) + SEED_HORIZON
+        return block.number > self._field(hot, H_SEED_BLOCK, 40) + SEED_HORIZON
     if status == Status.PROVISIONAL:
-        return block.number > self._tasks[task_id].challenge_deadline
+        return block.number > self._field(hot, H_FINAL_BLOCK, 40)
     if status == Status.DRAWN:
-        return self._hot_get(task_id, H_REVEALS, 16) == self._level_size(task_id, self._hot_get(task_id, H_LEVEL, 8)) or block.number > self._hot_get(task_id, H_REVEAL_DEADLINE, 40)
+        level: uint256 = self._field(hot, H_LEVEL, 8)
+        terms: uint256 = self._terms_of(task_id)
+        size: uint256 = self._size_of(terms & 65535, level)
+        key: uint256 = self._key(task_id, level)
+        return block.number > (self._seats[key] & DEADLINE_MASK) + self._window(terms, T_REVEAL_WINDOW) or self._reveals(key, size) == size
     return False
 
 
 @internal
+@view
+def _value_at(task_id: uint256, ref: uint256) -> bytes32:
+    """The value at a result reference (level << 8 | value index)."""
+    return self._values[self._key(task_id, ref >> 8) + (ref & 255)]
+
+
+@internal
 def _finalize(task_id: uint256):
-    t: Task = self._load(task_id)
-    if t.status == Status.REQUESTED:
+    hot: uint256 = self._hot[task_id]
+    status: Status = self._status_of(hot)
+    if status == Status.REQUESTED:
         # the level's committee was never drawn and can no longer be: give the fee back
-        assert block.number > t.seed_block + SEED_HORIZON, "inference: committee not drawn yet, call draw"
-        self._close(task_id, t, empty(bytes32), False)
+        assert block.number > self._field(hot, H_SEED_BLOCK, 40) + SEED_HORIZON, "inference: committee not drawn yet, call draw"
+        self._close(task_id, hot, empty(bytes32), False, 0)
         return
-    if t.status == Status.PROVISIONAL:
-        assert block.number > t.challenge_deadline, "inference: challenge window still open"
-        self._close(task_id, t, t.result, True)
+    if status == Status.PROVISIONAL:
+        assert block.number > self._field(hot, H_FINAL_BLOCK, 40), "inference: challenge window still open"
+        self._close(task_id, hot, self._value_at(task_id, self._field(hot, H_RESULT, 16)), True, 0)
         return
-    assert t.status == Status.DRAWN, "inference: task is not open"
-    assert t.reveals == self._level_size(task_id, t.level) or block.number > t.reveal_deadline, "inference: too early to finalize"
-    quorum: uint256 = self._level_quorum(task_id, t.level)
-    if t.top_count >= quorum and t.top_count == t.reveals:
-        self._settle(task_id, t)
-    elif self._can_escalate(task_id, t):
-        self._escalate(task_id, t)
-    elif t.top_count >= quorum:
-        self._settle(task_id, t)
+    assert status == Status.DRAWN, "inference: task is not open"
+    level: uint256 = self._field(hot, H_LEVEL, 8)
+    terms: uint256 = self._terms_of(task_id)
+    size: uint256 = self._size_of(terms & 65535, level)
+    lv: Level = self._level(task_id, level, size)
+    assert lv.reveals == size or block.number > lv.deadline + self._window(terms, T_REVEAL_WINDOW), "inference: too early to finalize"
+    top: uint256 = 0
+    center: uint256 = 0
+    top, center = self._center(task_id, level, lv, self._field(hot, H_TOLERANCE, 8))
+    quorum: uint256 = self._level_quorum(task_id, level)
+    if top >= quorum and top == lv.reveals:
+        self._settle(task_id, hot, level, center, top)
+    elif self._can_escalate(task_id, hot, level):
+        self._escalate(task_id, hot, level)
+    elif top >= quorum:
+        self._settle(task_id, hot, level, center, top)
     else:
-        self._close(task_id, t, empty(bytes32), False)
+        self._close(task_id, hot, empty(bytes32), False, top)
 
 
 @external
@@ -983,7 +1210,7 @@ def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
             already final) are skipped.
     @return the number of tasks finalized
     """
-    assert len(task_ids) > 0, "inference: empty batch"
+    self._nonempty(len(task_ids))
     done: uint256 = 0
     for task_id: uint256 in task_ids:
         if self._finalizable(task_id):
@@ -993,32 +1220,32 @@ def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 
 
 @internal
-def _settle(task_id: uint256, t: Task):
-    if self.challenge_window > 0 and t.challenger == empty(address) and t.level + 1 < self._max_levels(task_id):
+def _settle(task_id: uint256, hot: uint256, level: uint256, center: uint256, top: uint256):
+    h: uint256 = self._put(hot, H_RESULT, 16, (level << 8) | center) | H_HAS_RESULT
+    value: bytes32 = self._values[self._key(task_id, level) + center]
+    if self.challenge_window > 0 and h & H_CHALLENGED == 0 and level + 1 < self._max_levels(task_id):
         deadline: uint256 = block.number + self.challenge_window
-        self._hot_put(task_id, H_STATUS, 8, convert(Status.PROVISIONAL, uint256))
-        self._tasks[task_id].result = t.top_result
-        self._tasks[task_id].challenge_deadline = deadline
-        log TaskProvisional(task_id=task_id, result=t.top_result, challenge_deadline=deadline)
+        self._hot[task_id] = self._put(self._with_status(h, Status.PROVISIONAL), H_FINAL_BLOCK, 40, deadline)
+        log TaskProvisional(task_id=task_id, result=value, challenge_deadline=deadline)
     else:
-        self._close(task_id, t, t.top_result, True)
+        self._close(task_id, h, value, True, top)
 
 
 @external
 def challenge(task_id: uint256):
     """@notice Dispute a provisional result: post `challenge_bond` and the task escalates.
                The bond comes back if the final result differs, else it pays the committee."""
-    t: Task = self._load(task_id)
-    assert t.status == Status.PROVISIONAL, "inference: task has no provisional result"
-    assert msg.sender == t.requester, "inference: only the requester may challenge"
-    assert block.number <= t.challenge_deadline, "inference: challenge window closed"
-    assert self._can_escalate(task_id, t), "inference: no level left to escalate to"
-    assert extcall self.token.transferFrom(msg.sender, self, self.challenge_bond), "inference: bond transfer failed"
-    self._tasks[task_id].challenger = msg.sender
-    self._tasks[task_id].bond = self.challenge_bond
-    self._tasks[task_id].challenged = t.result
-    log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=self.challenge_bond)
-    self._escalate(task_id, t)
+    hot: uint256 = self._hot[task_id]
+    assert self._status_of(hot) == Status.PROVISIONAL, "inference: task has no provisional result"
+    assert msg.sender == convert(convert(self._payer[task_id] & (2**160 - 1), uint160), address), "inference: only the requester may challenge"
+    assert block.number <= self._field(hot, H_FINAL_BLOCK, 40), "inference: challenge window closed"
+    level: uint256 = self._field(hot, H_LEVEL, 8)
+    assert self._can_escalate(task_id, hot, level), "inference: no level left to escalate to"
+    bond: uint256 = self.challenge_bond
+    assert extcall self.token.transferFrom(msg.sender, self, bond), "inference: bond transfer failed"
+    self._challenges[task_id] = Challenge(challenger=msg.sender, bond=bond, challenged=self._value_at(task_id, self._field(hot, H_RESULT, 16)))
+    log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=bond)
+    self._escalate(task_id, hot | H_CHALLENGED, level)
 
 
 @internal
@@ -1029,34 +1256,63 @@ def _slash(task_id: uint256, member: address, reason: String[64]):
 
 
 @internal
-def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
+def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: uint256):
     """Pay agreeing members of every level, slash dissenters and no-shows, release the members."""
-    members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
-    pot: uint256 = t.fee
-    bond_back: uint256 = t.bond
+    payer: uint256 = self._payer[task_id]
+    requester: address = convert(convert(payer & (2**160 - 1), uint160), address)
+    fee: uint256 = payer >> 160
+    prepaid: bool = hot & H_PREPAID != 0
+    near: bool = self._field(hot, H_MODE, 8) == convert(NEAR, uint256)
+    tolerance: uint256 = self._field(hot, H_TOLERANCE, 8)
+    # every member of every drawn level: 0 = no reveal, 1 = revealed, 2 = revealed a value agreeing with `final`
+    indices: DynArray[uint256, MAX_MEMBERS] = []
+    states: DynArray[uint256, MAX_MEMBERS] = []
     agreeing: uint256 = 0
-    if settled:
-        for m: address in members:
-            if self._state[task_id][m] & REVEALED != 0 and self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
+    for level: uint256 in range(self._levels_drawn(task_id), bound=MAX_LEVELS):
+        lv: Level = self._level(task_id, level, self._level_size(task_id, level))
+        key: uint256 = self._key(task_id, level)
+        ok: DynArray[bool, MAX_COMMITTEE] = []
+        for v: uint256 in range(lv.values, bound=MAX_COMMITTEE):
+            ok.append(settled and self._agree(self._values[key + v], final, near, tolerance))
+        for seat: uint256 in lv.seats:
+            indices.append((seat & SEAT_INDEX) + 1)
+            value: uint256 = seat >> SEAT_VALUE
+            if value == 0:
+                states.append(0)
+            elif ok[value - 1]:
+                states.append(2)
                 agreeing += 1
-        if t.challenger != empty(address) and self._agree(final, t.challenged, t.mode, t.tolerance):
-            pot += t.bond          # the challenge lost: its bond pays the committee
+            else:
+                states.append(1)
+    members: DynArray[address, MAX_MEMBERS] = []
+    if len(indices) > 0:
+        members = staticcall self.registry.nodes_at(indices)
+    pot: uint256 = fee
+    bond_back: uint256 = 0
+    challenger: address = empty(address)
+    if hot & H_CHALLENGED != 0:
+        c: Challenge = self._challenges[task_id]
+        challenger = c.challenger
+        bond_back = c.bond
+        if settled and self._agree(final, c.challenged, near, tolerance):
+            pot += c.bond          # the challenge lost: its bond pays the committee
             bond_back = 0
     share: uint256 = 0
     if settled:
         share = pot // agreeing
     winners: DynArray[address, MAX_MEMBERS] = []
-    for m: address in members:
-        if self._state[task_id][m] & REVEALED == 0:
+    for i: uint256 in range(len(members), bound=MAX_MEMBERS):
+        m: address = members[i]
+        if states[i] == 0:
             self._slash(task_id, m, "inference: no reveal")
         elif settled:
-            if self._agree(self._revealed(task_id, m), final, t.mode, t.tolerance):
+            if states[i] == 2:
                 self.claimable[m] += share
                 winners.append(m)
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
-    extcall self.registry.tasks_closed(members)
-    self._tasks[task_id].final_block = block.number
+    if len(members) > 0:
+        extcall self.registry.tasks_closed(members)
     if self.emission.address != empty(address) and len(winners) > 0:
         # settled work earns epoch rewards; a failing Emission never blocks settlement
         ok: bool = raw_call(
@@ -1065,18 +1321,16 @@ def _close(task_id: uint256, t: Task, final: bytes32, settled: bool):
             revert_on_failure=False,
         )
     if bond_back > 0:
-        assert extcall self.token.transfer(t.challenger, bond_back), "inference: bond transfer failed"
+        assert extcall self.token.transfer(challenger, bond_back), "inference: bond transfer failed"
+    h: uint256 = self._put(hot, H_FINAL_BLOCK, 40, block.number)
     if settled:
-        self._hot_put(task_id, H_STATUS, 8, convert(Status.SETTLED, uint256))
-        self._tasks[task_id].result = final
-        dust: uint256 = pot - share * agreeing
-        if dust > 0:
-            assert extcall self.token.transfer(t.requester, dust), "inference: refund transfer failed"
+        self._hot[task_id] = self._with_status(h, Status.SETTLED)
+        self._pay_back(requester, pot - share * agreeing, prepaid)
         log TaskSettled(task_id=task_id, result=final, agreeing=agreeing, share=share)
     else:
-        self._hot_put(task_id, H_STATUS, 8, convert(Status.REFUNDED, uint256))
-        assert extcall self.token.transfer(t.requester, t.fee), "inference: refund transfer failed"
-        log TaskRefunded(task_id=task_id, fee=t.fee, top_count=t.top_count)
+        self._hot[task_id] = self._with_status(h, Status.REFUNDED)
+        self._pay_back(requester, fee, prepaid)
+        log TaskRefunded(task_id=task_id, fee=fee, top_count=top)
 
 
 @external
@@ -1091,24 +1345,35 @@ def claim() -> uint256:
 
 # ---------------------------------------------------------------- views
 
-@external
+@internal
 @view
-def committee(task_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
-    """@notice Members of the task's current (or last) level."""
-    level: uint256 = self._hot_get(task_id, H_LEVEL, 8)
-    out: DynArray[address, MAX_COMMITTEE] = []
-    members: DynArray[address, MAX_MEMBERS] = self._member_list(task_id)
-    for m: address in members:
-        if self._state[task_id][m] & LEVEL_MASK == level + 1:
-            out.append(m)
-    return out
+def _find(task_id: uint256, member: address) -> (uint256, uint256):
+    """(level + 1, seat) of `member` in the task; (0, 0) if it sits on no level."""
+    me: uint256 = staticcall self.registry.index_of(member)
+    if me == 0:
+        return 0, 0
+    for level: uint256 in range(self._levels_drawn(task_id), bound=MAX_LEVELS):
+        lv: Level = self._level(task_id, level, self._level_size(task_id, level))
+        for seat: uint256 in lv.seats:
+            if seat & SEAT_INDEX == me - 1:
+                return level + 1, seat
+    return 0, 0
 
 
-@external
+@internal
 @view
-def is_member(task_id: uint256, member: address) -> bool:
-    """@notice Whether `member` sits on any level of the task."""
-    return self._state[task_id][member] != 0
+def _revealed(task_id: uint256, member: address) -> bytes32:
+    """The value `member` revealed (empty if none)."""
+    level: uint256 = 0
+    seat: uint256 = 0
+    level, seat = self._find(task_id, member)
+    if seat >> SEAT_VALUE == 0:
+        return empty(bytes32)
+    return self._values[self._key(task_id, level - 1) + (seat >> SEAT_VALUE) - 1]
+
+
+
+
 
 
 @external
@@ -1118,49 +1383,32 @@ def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
     return self._member_list(task_id)
 
 
-@external
-@view
-def tally(task_id: uint256, result: bytes32) -> uint256:
-    """@notice Exact mode: reveals of `result` at the task's current level."""
-    return self._tally[task_id * 8 + self._hot_get(task_id, H_LEVEL, 8)][result] & 65535
+
+
+
+
+
+
 
 
 @external
 @view
-def member_level(task_id: uint256, member: address) -> uint256:
-    """@notice Level + 1 of the committee `member` sits on in the task; 0 = not a member."""
-    return self._state[task_id][member] & LEVEL_MASK
+def seat(task_id: uint256, member: address) -> (uint256, bool, bool):
+    """@notice (level + 1 of the committee `member` sits on, 0 = none; committed; revealed)."""
+    level: uint256 = 0
+    seat: uint256 = 0
+    level, seat = self._find(task_id, member)
+    return level, seat & SEAT_COMMITTED != 0, seat >> SEAT_VALUE != 0
 
 
 @external
 @view
-def has_revealed(task_id: uint256, member: address) -> bool:
-    return self._state[task_id][member] & REVEALED != 0
-
-
-@external
-@view
-def commitments(task_id: uint256, member: address) -> bytes32:
-    """@notice Root of the batch that holds `member`'s commitment for the task (a single `commit`: the commitment); empty before it commits."""
-    state: uint256 = self._state[task_id][member]
-    if state & COMMITTED == 0:
-        return empty(bytes32)
-    return self._roots[member][state >> ROOT_SHIFT]
-
-
-@external
-@view
-def reveals(task_id: uint256, member: address) -> bytes32:
-    """@notice The value `member` revealed (near: the fingerprint); empty before its reveal."""
-    return self._revealed(task_id, member)
-
-
-@external
-@view
-def reveal_blobs(task_id: uint256, member: address) -> bytes32:
-    """@notice sha256 of the output blob `member` revealed; exact mode: the revealed result itself."""
-    if self._state[task_id][member] & REVEALED == 0:
-        return empty(bytes32)
-    if convert(self._hot_get(task_id, H_MODE, 8), uint8) == EXACT:
-        return self._revealed(task_id, member)
-    return self._blobs[task_id][member]
+def reveals(task_id: uint256, member: address) -> (bytes32, bytes32):
+    """
+    @notice What `member` revealed: (value, sha256 of its output blob); near: (fingerprint,
+            blob hash); exact: (result, result). Empty before its reveal.
+    """
+    value: bytes32 = self._revealed(task_id, member)
+    if value == empty(bytes32) or self._field(self._hot[task_id], H_MODE, 8) == convert(EXACT, uint256):
+        return value, value
+    return value, self._blobs[task_id][member]

@@ -56,7 +56,8 @@ struct Node:
     jailed: bool
     unbond_at: uint256       # block from which withdraw is allowed; 0 = bonded
     slashes: uint256
-    pending: uint256         # open tasks this node sits on
+    pending: uint256         # 1 + open tasks this node sits on (the 1, written at registration, keeps
+                             # the counter off zero so opening a task never pays for a fresh slot)
 
 struct Model:
     weights_hash: bytes32    # sha256 of the canonical weights file
@@ -228,6 +229,7 @@ def register_near_model(model_id: bytes32, weights_hash: bytes32, tolerance: uin
 def _register_model(model_id: bytes32, weights_hash: bytes32, mode: uint8, tolerance: uint256):
     assert msg.sender == self.owner, "registry: only the owner may register models"
     assert weights_hash != empty(bytes32), "registry: weights hash is empty"
+    assert not self.models[model_id].registered, "registry: model id already registered (a new version needs a new id)"
     self.models[model_id] = Model(weights_hash=weights_hash, registered=True, mode=mode, tolerance=tolerance)
     log ModelRegistered(model_id=model_id, weights_hash=weights_hash, mode=mode, tolerance=tolerance)
 
@@ -312,7 +314,7 @@ def register(stake: uint256, endpoint: String[128], pubkey: bytes32, model_ids: 
     self._models_of[msg.sender] = model_ids
     self.nodes[msg.sender] = Node(
         index=index, stake=stake, endpoint=endpoint, pubkey=pubkey,
-        active=False, jailed=False, unbond_at=0, slashes=0, pending=0,
+        active=False, jailed=False, unbond_at=0, slashes=0, pending=1,
     )
     self.capabilities[msg.sender] = CAP_INFERENCE
     self._activate(msg.sender)
@@ -370,7 +372,7 @@ def withdraw():
     assert n.index != 0, "registry: node not registered"
     assert n.unbond_at != 0, "registry: call begin_unbond first"
     assert block.number >= n.unbond_at, "registry: unbonding period not over"
-    assert n.pending == 0, "registry: tasks still pending for this node"
+    assert n.pending <= 1, "registry: tasks still pending for this node"
     self.nodes[msg.sender].stake = 0
     if n.stake > 0:
         assert extcall self.token.transfer(msg.sender, n.stake), "registry: withdraw transfer failed"
@@ -551,19 +553,42 @@ def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MA
     @notice Draw `k` distinct active nodes serving `model_id`, each with probability
             proportional to stake among those not yet drawn.
     """
-    return self._sample(model_id, seed, k, [])
+    return self._addresses(self._sample(model_id, seed, k, []))
 
 
 @external
 @view
 def sample_excluding(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[address, MAX_COMMITTEE]:
     """@notice `sample`, never drawing a node in `exclude` (earlier levels' members of an escalated task)."""
-    return self._sample(model_id, seed, k, exclude)
+    return self._addresses(self._sample(model_id, seed, k, exclude))
+
+
+@external
+@view
+def sample_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[uint256, MAX_COMMITTEE]:
+    """
+    @notice `sample_excluding` with nodes named by index: the same draw, each member returned
+            as its index | address << 16 (the caller stores indices and logs addresses), never
+            drawing a node whose index is in `exclude`.
+    """
+    excluded: DynArray[address, MAX_EXCLUDED] = []
+    for i: uint256 in exclude:
+        excluded.append(self.node_at[i])
+    return self._sample(model_id, seed, k, excluded)
+
+
+@internal
+@pure
+def _addresses(seats: DynArray[uint256, MAX_COMMITTEE]) -> DynArray[address, MAX_COMMITTEE]:
+    out: DynArray[address, MAX_COMMITTEE] = []
+    for seat: uint256 in seats:
+        out.append(convert(convert(seat >> 16, uint160), address))
+    return out
 
 
 @internal
 @view
-def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[address, MAX_COMMITTEE]:
+def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[uint256, MAX_COMMITTEE]:
     """
     @dev Excluded nodes' intervals are placed first, exactly as if they had been drawn.
          Ticket i: r = keccak256(abi_encode(seed, i)) mod (free stake). Walk the intervals
@@ -594,7 +619,15 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
             starts[j] = start
             weights[j] = n.stake
             drawn += n.stake
-    out: DynArray[address, MAX_COMMITTEE] = []
+    out: DynArray[uint256, MAX_COMMITTEE] = []
+    # the descent starts at the largest power of two <= node_count: positions past the last
+    # registered node hold no stake, so the levels above it would only be read and skipped
+    top: uint256 = MAX_NODES
+    count: uint256 = self.node_count
+    for _: uint256 in range(TREE_LEVELS):
+        if top <= count:
+            break
+        top //= 2
     for i: uint256 in range(k, bound=MAX_COMMITTEE):
         r: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % (total - drawn)
         for q: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
@@ -604,10 +637,12 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
         # descend: find the smallest index whose prefix sum exceeds r
         pos: uint256 = 0
         rest: uint256 = r
-        step: uint256 = MAX_NODES
+        step: uint256 = top
         for _: uint256 in range(TREE_LEVELS):
+            if step == 0:
+                break
             nxt: uint256 = pos + step
-            if nxt <= MAX_NODES:
+            if nxt <= count:
                 below: uint256 = self._tree[model_id][nxt]
                 if below <= rest:
                     pos = nxt
@@ -629,7 +664,7 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
         starts[j] = start
         weights[j] = weight
         drawn += weight
-        out.append(node)
+        out.append(pos + 1 | convert(convert(node, uint160), uint256) << 16)
     return out
 
 

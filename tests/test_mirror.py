@@ -16,6 +16,7 @@ import hashlib
 from pathlib import Path
 
 import boa
+from inference_views import committee_of, drawn_seed, key_of
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
@@ -164,19 +165,19 @@ def test_task_seed_and_commitment_match_the_contract(staffed, wait, history, res
         boa.env.time_travel(blocks=wait)
         seed = task_seed(staffed.blockhash.at(seed_block), task_id)
         inference.draw(task_id)
-        assert inference.tasks(task_id).seed == seed
+        assert drawn_seed(inference) == seed
         stakes = [staffed.registry.stake_of(n) for n in staffed.nodes]
-        members = list(inference.committee(task_id))
+        members = list(committee_of(inference, task_id))
         assert members == [staffed.nodes[i - 1] for i in sample_committee(stakes, seed, COMMITTEE)]
 
         member = members[seat]
-        inference.commit(task_id, commitment(task_id, result, str(member), salt), sender=member)
+        inference.commit_many([key_of(inference, task_id, member)], [commitment(task_id, result, str(member), salt)], sender=member)
         travel_past(inference.tasks(task_id).commit_deadline)
         wrong_salt = bytes([salt[0] ^ 1]) + salt[1:]
         with boa.reverts("inference: reveal does not match the commitment"):
-            inference.reveal(task_id, result, wrong_salt, sender=member)
-        inference.reveal(task_id, result, salt, sender=member)
-        assert inference.reveals(task_id, member) == result
+            inference.reveal_many([key_of(inference, task_id, member)], [result], [wrong_salt], [0], [], sender=member)
+        inference.reveal_many([key_of(inference, task_id, member)], [result], [salt], [0], [], sender=member)
+        assert inference.reveals(task_id, member)[0] == result
 
 
 # ---------------------------------------------------------------- (c) agreement
@@ -200,17 +201,17 @@ def test_decide_matches_finalize(staffed, plays, order, fee):
         task_id = inference.request(MODEL, keccak(b"in"), "", fee, sender=staffed.owner)
         boa.env.time_travel(blocks=2)
         inference.draw(task_id)
-        members = list(inference.committee(task_id))
+        members = list(committee_of(inference, task_id))
         plan = dict(zip(members, plays))
         for m in members:
             if plan[m] != ABSENT:
                 result = plan[m] if plan[m] != SILENT else keccak(b"never revealed")
-                inference.commit(task_id, commitment(task_id, result, str(m), salt_of(m)), sender=m)
+                inference.commit_many([key_of(inference, task_id, m)], [commitment(task_id, result, str(m), salt_of(m))], sender=m)
         if ABSENT in plays:
             travel_past(inference.tasks(task_id).commit_deadline)
         reveals = [(members[i], plays[i]) for i in order if isinstance(plays[i], bytes)]
         for m, result in reveals:
-            inference.reveal(task_id, result, salt_of(m), sender=m)
+            inference.reveal_many([key_of(inference, task_id, m)], [result], [salt_of(m)], [0], [], sender=m)
         if len(reveals) < COMMITTEE:
             travel_past(inference.tasks(task_id).reveal_deadline)
 

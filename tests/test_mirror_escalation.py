@@ -22,6 +22,8 @@ import random
 from pathlib import Path
 
 import boa
+from inference_views import committee_of, drawn_seed, key_of
+from brainnet.protocol.escalation import level_size
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
@@ -134,12 +136,12 @@ def play_level(chain, inference, task_id: int, mode: int, plan: list, order: lis
     """Commit and reveal the drawn level as `plan` says, revealing seats in `order`; after
     every reveal the contract's center must equal the mirror's `tally` of the reveals so
     far. Returns (members, revealed values in reveal order)."""
-    members = list(inference.committee(task_id))
+    members = list(committee_of(inference, task_id))
     for m, b in zip(members, plan):
         if b == ABSENT:
             continue
         value = b if isinstance(b, bytes) else keccak(b"never revealed" + m.canonical_address)
-        inference.commit(task_id, commitment(task_id, committed_value(mode, value, m), str(m), salt_of(m)), sender=m)
+        inference.commit_many([key_of(inference, task_id, m)], [commitment(task_id, committed_value(mode, value, m), str(m), salt_of(m))], sender=m)
     if ABSENT in plan:
         travel_past(inference.tasks(task_id).commit_deadline)
     revealed = []
@@ -148,9 +150,9 @@ def play_level(chain, inference, task_id: int, mode: int, plan: list, order: lis
         if not isinstance(b, bytes):
             continue
         if mode == NEAR:
-            inference.reveal_near(task_id, b, blob_of(b, m), salt_of(m), sender=m)
+            inference.reveal_near_many([key_of(inference, task_id, m)], [b], [blob_of(b, m)], [salt_of(m)], [0], [], sender=m)
         else:
-            inference.reveal(task_id, b, salt_of(m), sender=m)
+            inference.reveal_many([key_of(inference, task_id, m)], [b], [salt_of(m)], [0], [], sender=m)
         revealed.append(b)
         mirror, t = tally(revealed, mode, TOL), inference.tasks(task_id)
         assert (t.top_result, t.top_count, t.reveals) == (mirror.center, mirror.center_count, len(revealed))
@@ -235,9 +237,9 @@ def test_escalating_task_matches_the_mirror(chain, data, rule, mode, gone, leavi
             earlier = [registry.nodes(m).index for ms, _ in levels for m in ms]
             size = level_size(k, level)
             inference.draw(task_id)
-            assert inference.tasks(task_id).seed == seed
+            assert drawn_seed(inference) == seed
             expected = [chain.nodes[i - 1] for i in sample_committee(stakes, seed, size, exclude=earlier)]
-            assert list(inference.committee(task_id)) == expected
+            assert list(committee_of(inference, task_id)) == expected
 
             # ---- commit, reveal, tally
             # after a challenge, the favourite value is the other one: the bond goes both ways

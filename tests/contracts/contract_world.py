@@ -22,6 +22,7 @@ import boa
 
 from brainnet.protocol import commitment, keccak, model_key
 from brainnet.protocol.commitment import abi_encode
+from inference_views import committee_of, key_of
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -153,23 +154,33 @@ class World(Holders):
         """Mine the seed block, then draw (from an unrelated account: anyone may)."""
         boa.env.time_travel(blocks=2)
         self.inference.draw(task_id, sender=self.owner)
-        return list(self.inference.committee(task_id))
+        return self.committee(task_id)
+
+    def committee(self, task_id: int) -> list:
+        """Members of the task's current level: the last level's seats of `members`."""
+        return committee_of(self.inference, task_id)
 
     def open_task(self, fee: int = FEE) -> tuple[int, list]:
         task_id = self.request(fee)
         return task_id, self.draw(task_id)
 
+    def key(self, task_id: int, member) -> int:
+        return key_of(self.inference, task_id, member)
+
     def commit(self, task_id: int, member, result: bytes) -> None:
-        self.inference.commit(task_id, commitment(task_id, result, str(member), salt_of(member)), sender=member)
+        """A single commit: a batch of one (its root is the leaf)."""
+        self.inference.commit_many([self.key(task_id, member)],
+                                   [commitment(task_id, result, str(member), salt_of(member))], sender=member)
 
     def reveal(self, task_id: int, member, result: bytes) -> None:
-        self.inference.reveal(task_id, result, salt_of(member), sender=member)
+        self.inference.reveal_many([self.key(task_id, member)], [result], [salt_of(member)], [0], [], sender=member)
 
     def commit_near(self, task_id: int, member, fingerprint: bytes, blob_hash: bytes) -> None:
         self.commit(task_id, member, near_result(fingerprint, blob_hash))
 
     def reveal_near(self, task_id: int, member, fingerprint: bytes, blob_hash: bytes) -> None:
-        self.inference.reveal_near(task_id, fingerprint, blob_hash, salt_of(member), sender=member)
+        self.inference.reveal_near_many([self.key(task_id, member)], [fingerprint], [blob_hash], [salt_of(member)],
+                                        [0], [], sender=member)
 
     def task(self, task_id: int):
         return self.inference.tasks(task_id)

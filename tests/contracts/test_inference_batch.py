@@ -6,6 +6,7 @@ transaction per task or in batches.
 from __future__ import annotations
 
 import boa
+from inference_views import committee_of, drawn_seed, key_of
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -14,14 +15,14 @@ from contract_world import (
     keccak, near_result, node_stake, salt_of,
 )
 from brainnet.protocol import commitment
-from brainnet.protocol.commitment import merkle_root, reveal_path
+from brainnet.protocol.commitment import batch_leaf, reveal_path, seat_key
 
 
 def open_tasks(world: World, n: int) -> list[tuple[int, list]]:
     ids = [world.request(fee=FEE + i) for i in range(n)]
     boa.env.time_travel(blocks=2)
     world.inference.draw_many(ids, sender=world.owner)
-    return [(t, list(world.inference.committee(t))) for t in ids]
+    return [(t, list(committee_of(world.inference, t))) for t in ids]
 
 
 def duties(tasks) -> dict:
@@ -33,6 +34,11 @@ def duties(tasks) -> dict:
     return out
 
 
+def tree(ids, commitments) -> list[bytes]:
+    """Leaves of a level-0 commit batch: each commitment bound to its seat key."""
+    return [batch_leaf(seat_key(t), c) for t, c in zip(ids, commitments)]
+
+
 def commit_batch(world: World, member, ids, value=A) -> list[bytes]:
     leaves = [commitment(t, value, str(member), salt_of(member)) for t in ids]
     world.inference.commit_many(ids, leaves, sender=member)
@@ -42,18 +48,10 @@ def commit_batch(world: World, member, ids, value=A) -> list[bytes]:
 def reveal_batch(world: World, member, ids, leaves, value=A):
     paths, proofs = [], []
     for i in range(len(ids)):
-        path, proof = reveal_path(leaves, i)
+        path, proof = reveal_path(tree(ids, leaves), i)
         paths.append(path)
         proofs.extend(proof)
     world.inference.reveal_many(ids, [value] * len(ids), [salt_of(member)] * len(ids), paths, proofs, sender=member)
-
-
-# ------------------------------------------------------------------ merkle root
-
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 9, 64])
-def test_merkle_root_matches_the_protocol_mirror(inference, n):
-    leaves = [keccak(b"leaf %d" % i) for i in range(n)]
-    assert inference.merkle_root(leaves) == merkle_root(leaves)
 
 
 # ------------------------------------------------------------------ draw_many
@@ -77,10 +75,12 @@ def test_draw_many_committee_equals_single_draw(world, inference):
     boa.env.time_travel(blocks=2)
     with boa.env.anchor():
         inference.draw(a, sender=world.owner)
+        seed_a = drawn_seed(inference)
         inference.draw(b, sender=world.owner)
-        singles = [list(inference.committee(a)), list(inference.committee(b)), inference.tasks(a).seed]
+        singles = [list(committee_of(inference, a)), list(committee_of(inference, b)), seed_a]
     inference.draw_many([a, b], sender=world.owner)
-    assert [list(inference.committee(a)), list(inference.committee(b)), inference.tasks(a).seed] == singles
+    seeds = [e.seed for e in events(inference, "CommitteeDrawn")]
+    assert [list(committee_of(inference, a)), list(committee_of(inference, b)), seeds[0]] == singles
 
 
 def test_empty_batches_revert(world, inference):
@@ -99,13 +99,11 @@ def test_empty_batches_revert(world, inference):
 def test_commit_many_stores_one_root_and_logs_every_task(world, inference):
     tasks = open_tasks(world, 4)
     member, ids = max(duties(tasks).items(), key=lambda kv: len(kv[1]))
-    before = inference.root_count(member)
     leaves = commit_batch(world, member, ids)
     logs = events(inference, "Committed")
     assert [(e.task_id, e.member, e.commitment) for e in logs] == [(t, member, c) for t, c in zip(ids, leaves)]
-    assert inference.root_count(member) == before + 1
     for t in ids:
-        assert inference.commitments(t, member) == merkle_root(leaves)
+        assert inference.seat(t, member)[1]
         assert inference.tasks(t).commits == 1
 
 
@@ -120,9 +118,9 @@ def test_commit_many_reverts_whole_batch_on_one_bad_entry(world, inference):
     with boa.reverts("inference: already committed"):
         commit_batch(world, member, [t0, t0])
     with boa.reverts("inference: batch arrays differ in length"):
-        inference.commit_many([t0], [A, B], sender=member)
+        inference.commit_many([key_of(inference, t0, member)], [A, B], sender=member)
     with boa.reverts("inference: commitment is empty"):
-        inference.commit_many([t0], [b"\0" * 32], sender=member)
+        inference.commit_many([key_of(inference, t0, member)], [b"\0" * 32], sender=member)
     assert inference.tasks(t0).commits == 0
 
 
@@ -137,7 +135,7 @@ def test_batched_tasks_settle_with_reveal_many(world, inference):
     assert inference.finalize_many([t for t, _ in tasks], sender=world.owner) == 4
     for t, members in tasks:
         assert inference.tasks(t).status == SETTLED and inference.tasks(t).result == A
-        assert all(inference.reveals(t, m) == A and inference.has_revealed(t, m) for m in members)
+        assert all(inference.reveals(t, m)[0] == A and inference.seat(t, m)[2] for m in members)
     world.assert_invariants()
 
 
@@ -158,7 +156,7 @@ def test_reveal_many_revert_paths(world, inference):
     if len(ids) < 2:
         pytest.skip("the seed gave this member one task only")
     salts = [salt_of(member)] * len(ids)
-    good = [reveal_path(leaves, i) for i in range(len(ids))]
+    good = [reveal_path(tree(ids, leaves), i) for i in range(len(ids))]
     paths = [p for p, _ in good]
     proofs = [w for _, pr in good for w in pr]
     with boa.reverts("inference: reveal does not match the commitment"):
@@ -175,7 +173,7 @@ def test_reveal_many_revert_paths(world, inference):
     with boa.reverts("inference: batch arrays differ in length"):
         inference.reveal_many(ids, [A] * len(ids), salts, paths[:-1], proofs, sender=member)
     with boa.reverts("inference: reveal does not match the commitment"):      # single reveal has no proof
-        inference.reveal(ids[0], A, salt_of(member), sender=member)
+        inference.reveal_many([ids[0]], [A], [salt_of(member)], [0], [], sender=member)
     inference.reveal_many(ids, [A] * len(ids), salts, paths, proofs, sender=member)
     with boa.reverts("inference: already revealed"):
         inference.reveal_many(ids[:1], [A], salts[:1], paths[:1], good[0][1], sender=member)
@@ -186,7 +184,7 @@ def test_reveal_many_of_single_commits_needs_no_proof(world, inference):
     for m in members:
         world.commit(t, m, A)
     for m in members:
-        inference.reveal_many([t], [A], [salt_of(m)], [0], [], sender=m)
+        inference.reveal_many([key_of(inference, t, m)], [A], [salt_of(m)], [0], [], sender=m)
     inference.finalize_many([t], sender=world.owner)
     assert inference.tasks(t).status == SETTLED
 
@@ -222,7 +220,7 @@ def test_reveal_near_many(deployers):
     ids = [w.request(fee=FEE + i, model=NEAR_MODEL) for i in range(3)]
     boa.env.time_travel(blocks=2)
     w.inference.draw_many(ids, sender=w.owner)
-    plan = duties([(t, list(w.inference.committee(t))) for t in ids])
+    plan = duties([(t, list(committee_of(w.inference, t))) for t in ids])
     fp = keccak(b"fingerprint")
     for m, mine in plan.items():
         blob = keccak(b"blob" + bytes.fromhex(str(m)[2:]))
@@ -232,14 +230,14 @@ def test_reveal_near_many(deployers):
     for m, (mine, leaves, blob) in plan.items():
         paths, proofs = [], []
         for i in range(len(mine)):
-            p, pr = reveal_path(leaves, i)
+            p, pr = reveal_path(tree(mine, leaves), i)
             paths.append(p)
             proofs.extend(pr)
         n = len(mine)
         with boa.reverts("inference: batch arrays differ in length"):
             w.inference.reveal_near_many(mine, [fp] * n, [blob] * (n + 1), [salt_of(m)] * n, paths, proofs, sender=m)
         w.inference.reveal_near_many(mine, [fp] * n, [blob] * n, [salt_of(m)] * n, paths, proofs, sender=m)
-        assert all(w.inference.reveal_blobs(t, m) == blob for t in mine)
+        assert all(w.inference.reveals(t, m)[1] == blob for t in mine)
     assert w.inference.finalize_many(ids, sender=w.owner) == 3
     assert all(w.inference.tasks(t).status == SETTLED and w.inference.tasks(t).result == fp for t in ids)
 
@@ -252,7 +250,7 @@ BEHAVIOURS = st.sampled_from([A, A, A, B, SILENT, ABSENT])
 def _outcome(world: World, ids, members_of) -> tuple:
     inf = world.inference
     tasks = tuple((inf.tasks(t).status, inf.tasks(t).result, inf.tasks(t).top_count) for t in ids)
-    per_member = tuple((t, m, inf.reveals(t, m), inf.has_revealed(t, m)) for t in ids for m in members_of[t])
+    per_member = tuple((t, m, inf.reveals(t, m)[0], inf.seat(t, m)[2]) for t in ids for m in members_of[t])
     money = tuple((n, inf.claimable(n), world.registry.stake_of(n)) for n in world.nodes)
     return tasks, per_member, money, tuple(world.balances().items())
 
@@ -281,7 +279,7 @@ def _play(world: World, ids, members_of, plan, batched: bool) -> tuple:
         if batched:
             paths, proofs = [], []
             for i, _, _ in keep:
-                p, pr = reveal_path(leaves[m], i)
+                p, pr = reveal_path(tree([t for t, _, _ in mine[m]], leaves[m]), i)
                 paths.append(p)
                 proofs.extend(pr)
             inf.reveal_many([t for _, t, _ in keep], [v for _, _, v in keep], [salt_of(m)] * len(keep),
@@ -305,7 +303,7 @@ def test_batched_and_unbatched_settle_identically(world, plan):
         ids = [world.request(fee=FEE + i) for i in range(len(plan))]
         boa.env.time_travel(blocks=2)
         world.inference.draw_many(ids, sender=world.owner)
-        members_of = {t: list(world.inference.committee(t)) for t in ids}
+        members_of = {t: list(committee_of(world.inference, t)) for t in ids}
         by_task = dict(zip(ids, plan))
         with boa.env.anchor():
             single = _play(world, ids, members_of, by_task, batched=False)

@@ -1,5 +1,6 @@
 """Inference.commit and Inference.reveal: phases, membership and the commitment check."""
 import boa
+from inference_views import key_of, tally_of
 
 from contract_world import A, B, COMMIT_WINDOW, REVEAL_WINDOW, SILENT, events, salt_of
 from brainnet.protocol import commitment
@@ -10,7 +11,7 @@ def block_number() -> int:
 
 
 def outsider(world, task_id):
-    return next(n for n in world.nodes if not world.inference.is_member(task_id, n))
+    return next(n for n in world.nodes if not (world.inference.seat(task_id, n)[0] != 0))
 
 
 # ------------------------------------------------------------------ commit
@@ -18,10 +19,10 @@ def outsider(world, task_id):
 def test_commit_records_the_commitment(world, inference):
     task_id, members = world.open_task()
     c = commitment(task_id, A, str(members[0]), salt_of(members[0]))
-    inference.commit(task_id, c, sender=members[0])
+    inference.commit_many([key_of(inference, task_id, members[0])], [c], sender=members[0])
     (log,) = events(inference, "Committed")
     assert (log.task_id, log.member, log.commitment) == (task_id, members[0], c)
-    assert inference.commitments(task_id, members[0]) == c
+    assert inference.seat(task_id, members[0]) == (1, True, False)
     assert inference.tasks(task_id).commits == 1
 
 
@@ -59,13 +60,13 @@ def test_commit_after_the_window_reverts(world, inference):
 def test_empty_commitment_reverts(world, inference):
     task_id, members = world.open_task()
     with boa.reverts("inference: commitment is empty"):
-        inference.commit(task_id, b"\0" * 32, sender=members[0])
+        inference.commit_many([key_of(inference, task_id, members[0])], [b"\0" * 32], sender=members[0])
 
 
 def test_commit_before_the_draw_reverts(world, inference):
     task_id = world.request()
     with boa.reverts("inference: task is not in its commit phase"):
-        inference.commit(task_id, b"\1" * 32, sender=world.nodes[0])
+        inference.commit_many([key_of(inference, task_id, world.nodes[0])], [b"\1" * 32], sender=world.nodes[0])
 
 
 def test_commit_after_finalize_reverts(world, inference):
@@ -84,15 +85,15 @@ def test_reveal_records_and_tallies(world, inference):
     world.reveal(task_id, members[2], B)                 # all committed: reveal opens at once
     (log,) = events(inference, "Revealed")
     assert (log.task_id, log.member, log.result) == (task_id, members[2], B)
-    assert inference.reveals(task_id, members[2]) == B
-    assert inference.has_revealed(task_id, members[2])
+    assert inference.reveals(task_id, members[2])[0] == B
+    assert inference.seat(task_id, members[2])[2]
     assert (inference.tasks(task_id).top_result, inference.tasks(task_id).top_count) == (B, 1)
     world.reveal(task_id, members[0], A)                 # a tie keeps the first to reach it
     assert (inference.tasks(task_id).top_result, inference.tasks(task_id).top_count) == (B, 1)
     world.reveal(task_id, members[1], A)
     t = inference.tasks(task_id)
     assert (t.top_result, t.top_count, t.reveals) == (A, 2, 3)
-    assert (inference.tally(task_id, A), inference.tally(task_id, B)) == (2, 1)
+    assert (tally_of(inference, task_id, A), tally_of(inference, task_id, B)) == (2, 1)
 
 
 def test_reveal_waits_for_every_commit_or_the_deadline(world, inference):
@@ -132,8 +133,8 @@ def test_reveal_that_does_not_match_reverts(world, inference):
     with boa.reverts("inference: reveal does not match the commitment"):
         world.reveal(task_id, m, B)                                          # another result
     with boa.reverts("inference: reveal does not match the commitment"):
-        inference.reveal(task_id, A, salt_of(members[1]), sender=m)          # another salt
-    assert not inference.has_revealed(task_id, m)
+        inference.reveal_many([key_of(inference, task_id, m)], [A], [salt_of(members[1])], [0], [], sender=m)          # another salt
+    assert not inference.seat(task_id, m)[2]
 
 
 def test_copied_commitment_does_not_open_for_the_copier(world, inference):
@@ -141,11 +142,12 @@ def test_copied_commitment_does_not_open_for_the_copier(world, inference):
     task_id, members = world.open_task()
     honest, copier = members[0], members[1]
     world.commit(task_id, honest, A)
-    inference.commit(task_id, inference.commitments(task_id, honest), sender=copier)
+    copied = commitment(task_id, A, str(honest), salt_of(honest))          # as logged by the honest commit
+    inference.commit_many([key_of(inference, task_id, copier)], [copied], sender=copier)
     world.past_commit_deadline(task_id)
     world.reveal(task_id, honest, A)
     with boa.reverts("inference: reveal does not match the commitment"):
-        inference.reveal(task_id, A, salt_of(honest), sender=copier)
+        inference.reveal_many([key_of(inference, task_id, copier)], [A], [salt_of(honest)], [0], [], sender=copier)
 
 
 def test_reveal_binds_the_task_id(world, inference):
@@ -153,7 +155,7 @@ def test_reveal_binds_the_task_id(world, inference):
     task1, members1 = world.open_task()
     task2, members2 = world.open_task()
     m = next(x for x in members1 if x in members2)
-    inference.commit(task2, commitment(task1, A, str(m), salt_of(m)), sender=m)
+    inference.commit_many([key_of(inference, task2, m)], [commitment(task1, A, str(m), salt_of(m))], sender=m)
     world.past_commit_deadline(task2)
     with boa.reverts("inference: reveal does not match the commitment"):
         world.reveal(task2, m, A)
@@ -175,7 +177,7 @@ def test_reveal_twice_reverts(world, inference):
     world.reveal(task_id, members[0], A)
     with boa.reverts("inference: already revealed"):
         world.reveal(task_id, members[0], A)
-    assert inference.tally(task_id, A) == 1
+    assert tally_of(inference, task_id, A) == 1
 
 
 def test_reveal_before_the_draw_reverts(world, inference):

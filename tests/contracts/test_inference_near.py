@@ -8,6 +8,7 @@ with `reveal_near`. Each test runs in the autouse anchor of conftest.py.
 from __future__ import annotations
 
 import boa
+from inference_views import key_of
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
@@ -129,7 +130,7 @@ def test_reveal_and_reveal_near_do_not_mix(nw):
     nw.commit_near(near_task, members[0], BASE, blob)
     nw.past_commit_deadline(near_task)
     with boa.reverts("inference: near models reveal with reveal_near"):
-        inference.reveal(near_task, near_result(BASE, blob), salt_of(members[0]), sender=members[0])
+        inference.reveal_many([key_of(inference, near_task, members[0])], [near_result(BASE, blob)], [salt_of(members[0])], [0], [], sender=members[0])
     nw.reveal_near(near_task, members[0], BASE, blob)
 
     exact_task = nw.request(model=MODEL)
@@ -154,13 +155,13 @@ def test_reveal_near_checks_the_commitment_and_records_both_hashes(nw):
     with boa.reverts("inference: reveal does not match the commitment"):
         nw.reveal_near(task_id, m, flip(BASE, [0]), blob)
     with boa.reverts("inference: reveal does not match the commitment"):   # the exact-mode commitment
-        inference.reveal_near(task_id, BASE, blob, keccak(b"wrong salt"), sender=m)
+        inference.reveal_near_many([key_of(inference, task_id, m)], [BASE], [blob], [keccak(b"wrong salt")], [0], [], sender=m)
     nw.reveal_near(task_id, m, BASE, blob)
     (log,) = [e for e in inference.get_logs() if type(e).__name__ == "Revealed"]
     assert (log.task_id, log.member, log.result, log.blob_hash) == (task_id, m, BASE, blob)
-    assert inference.reveals(task_id, m) == BASE
-    assert inference.reveal_blobs(task_id, m) == blob
-    assert inference.has_revealed(task_id, m)
+    assert inference.reveals(task_id, m)[0] == BASE
+    assert inference.reveals(task_id, m)[1] == blob
+    assert inference.seat(task_id, m)[2]
     with boa.reverts("inference: already revealed"):
         nw.reveal_near(task_id, m, BASE, blob)
     with boa.reverts("inference: no commitment from this sender"):
@@ -201,7 +202,6 @@ def test_far_fingerprints_are_dissenters(nw):
 def test_complement_fingerprint_is_as_far_as_can_be(nw):
     """xor of a fingerprint and its complement has all 256 bits set: popcount 256, not 0."""
     anti = complement(BASE)
-    assert nw.inference.popcount(2**256 - 1) == 256
     members, logs = play_near(nw, nw.request(model=NEAR_MODEL), [BASE, BASE, BASE, anti, anti])
     (settled,) = named(logs, "TaskSettled")
     assert (settled.result, settled.agreeing) == (BASE, 3)
@@ -252,22 +252,6 @@ def test_no_show_in_a_near_task_is_slashed(nw):
         members[3]: "inference: no reveal", members[4]: "inference: no reveal"}
     (settled,) = named(logs, "TaskSettled")
     assert settled.agreeing == 3
-
-
-# ------------------------------------------------------------------ popcount
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(x=st.integers(0, 2**256 - 1))
-@example(x=0)
-@example(x=1)
-@example(x=2**256 - 1)
-@example(x=2**256 - 2)
-@example(x=2**255)
-@example(x=(2**256 - 1) >> 1)
-@example(x=int.from_bytes(b"\xff" * 31 + b"\x00", "big"))
-def test_popcount_is_bit_count(nw, x):
-    assert nw.inference.popcount(x) == x.bit_count()
-    assert hamming(x.to_bytes(32, "big"), b"\0" * 32) == x.bit_count()
 
 
 # ------------------------------------------------------------------ near mode with escalation

@@ -1,6 +1,7 @@
 """Inference parameters behind governance: set_param for every parameter, its reverts, set_governance,
 and tasks keeping the committee size, quorum and levels they were requested under."""
 import boa
+from brainnet.protocol.escalation import level_size, level_quorum
 import pytest
 
 from contract_world import A, E18, events
@@ -29,10 +30,10 @@ def test_governance_sets_each_parameter(world, inference, param, value, getter):
 def test_committee_size_resets_the_quorum_to_a_bare_majority(world, inference):
     inference.set_param(1, 3, sender=world.owner)
     assert (inference.committee_size(), inference.quorum()) == (3, 2)
-    assert inference.level_size(0) == 3 and inference.level_quorum(0) == 2
+    assert level_size(inference.committee_size(), 0) == 3 and level_quorum(inference.committee_size(), inference.quorum(), 0) == 2
     inference.set_param(1, 8, sender=world.owner)
     assert (inference.committee_size(), inference.quorum()) == (8, 5)
-    assert inference.level_size(1) == 17 and inference.level_quorum(1) == 9
+    assert level_size(inference.committee_size(), 1) == 17 and level_quorum(inference.committee_size(), inference.quorum(), 1) == 9
 
 
 def test_emission_address(world, inference):
@@ -88,7 +89,7 @@ def test_an_open_task_keeps_its_terms(world, inference):
     """K drops from 5 to 3 while a task is open: it still needs all 5 reveals to finalize early."""
     task_id, members = world.open_task()
     inference.set_param(1, 3, sender=world.owner)
-    assert inference.task_level_size(task_id, 0) == 5
+    assert level_size(inference.task_terms(task_id)[0], 0) == 5
     for m in members:
         world.commit(task_id, m, A)
     for m in members[:3]:
@@ -101,5 +102,5 @@ def test_an_open_task_keeps_its_terms(world, inference):
     t = world.task(task_id)
     assert t.status == 4 and t.top_count == 5
     new_id, new_members = world.open_task()
-    assert len(new_members) == 3 and inference.task_level_size(new_id, 0) == 3
+    assert len(new_members) == 3 and level_size(inference.task_terms(new_id)[0], 0) == 3
     world.assert_invariants()

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import boa
+from inference_views import committee_of
 import pytest
 
 from contract_world import (
@@ -59,9 +60,9 @@ def test_request_escrows_the_fee(world, inference, token):
     assert (log.task_id, log.requester, log.model_id, log.input_hash, log.input_uri, log.fee, log.seed_block) == (
         1, world.requester, MODEL, keccak(b"input"), "blob://abc", FEE, block_number() + 1)
     t = inference.tasks(task_id)
-    assert (t.requester, t.model_id, t.input_hash, t.fee, t.request_block, t.status) == (
-        world.requester, MODEL, keccak(b"input"), FEE, block_number(), REQUESTED)
-    assert (t.seed, t.commit_deadline, t.commits, t.top_count) == (b"\0" * 32, 0, 0, 0)
+    assert (t.requester, t.model_id, t.fee, t.request_block, t.status) == (
+        world.requester, MODEL, FEE, block_number(), REQUESTED)
+    assert (t.commit_deadline, t.commits, t.top_count) == (0, 0, 0)
     assert token.balanceOf(world.requester) == balance - FEE
     assert token.balanceOf(inference.address) == FEE
     assert world.request() == 2
@@ -110,12 +111,12 @@ def test_draw_seats_the_sampled_committee(world, inference, registry):
     assert (log.commit_deadline, log.reveal_deadline) == (
         block_number() + COMMIT_WINDOW, block_number() + COMMIT_WINDOW + REVEAL_WINDOW)
     t = inference.tasks(task_id)
-    assert (t.status, t.seed, t.commit_deadline, t.reveal_deadline) == (
-        DRAWN, seed, log.commit_deadline, log.reveal_deadline)
-    assert list(inference.committee(task_id)) == expected
+    assert (t.status, t.commit_deadline, t.reveal_deadline) == (
+        DRAWN, log.commit_deadline, log.reveal_deadline)
+    assert list(committee_of(inference, task_id)) == expected
     for node in world.nodes:
-        assert inference.is_member(task_id, node) == (node in expected)
-        assert registry.nodes(node).pending == (node in expected)
+        assert (inference.seat(task_id, node)[0] != 0) == (node in expected)
+        assert registry.nodes(node).pending == 1 + (node in expected)
 
 
 def test_draw_before_the_seed_block_is_mined_reverts(world, inference):

@@ -18,6 +18,8 @@ from brainnet.chain.deploy import Deployment
 from brainnet.chain.logs import Event, LogDecoder
 from brainnet.chain.signer import Receipt, Signer
 from brainnet.errors import ConfigError
+from brainnet.protocol.commitment import seat_key
+from brainnet.protocol.escalation import level_size
 
 
 # EIP-7825 caps one transaction at 2**24 gas; draws and finalizes of the largest escalation
@@ -40,11 +42,9 @@ class TaskView:
     task_id: int
     requester: str
     model_id: bytes
-    input_hash: bytes
     fee: int
     request_block: int
     status: Status
-    seed: bytes
     commit_deadline: int
     reveal_deadline: int
     commits: int
@@ -152,6 +152,12 @@ class EventDecoder:
         raise ConfigError(f"transaction {receipt.tx_hash} logged no {name}; wrong contract address?")
 
 
+def _keys(task_ids: list[int], levels: list[int] | None) -> list[int]:
+    if levels is not None and len(levels) != len(task_ids):
+        raise ValueError(f"{len(levels)} levels for {len(task_ids)} task ids")
+    return [seat_key(t, levels[i] if levels else 0) for i, t in enumerate(task_ids)]
+
+
 class Contracts(EventDecoder):
     def __init__(self, backend: Backend, deployment: Deployment):
         self.backend = backend
@@ -207,15 +213,18 @@ class Contracts(EventDecoder):
     def task(self, task_id: int) -> TaskView:
         raw = self.inference.functions.tasks(task_id).call()
         fields = list(raw)
-        fields[5] = Status(fields[5])
+        fields[4] = Status(fields[4])
         return TaskView(task_id, *fields)
 
     def task_count(self) -> int:
         return self.inference.functions.task_count().call()
 
     def committee(self, task_id: int) -> list[str]:
-        """Members of the task's current (or last) level."""
-        return list(self.inference.functions.committee(task_id).call())
+        """Members of the task's current level (empty while an escalated level waits for its draw)."""
+        task = self.task(task_id)
+        members = self.members(task_id)
+        earlier = sum(self.task_level_size(task_id, lv) for lv in range(task.level))
+        return members[earlier:]
 
     def members(self, task_id: int) -> list[str]:
         """Members of every level of the task, in draw order."""
@@ -223,23 +232,35 @@ class Contracts(EventDecoder):
 
     def level_size(self, level: int) -> int:
         """Size of `level` for a task requested now."""
-        return self.inference.functions.level_size(level).call()
+        return level_size(self.inference.functions.committee_size().call(), level)
 
     def task_level_size(self, task_id: int, level: int) -> int:
         """Size of `level` of task `task_id` (it keeps the committee size it was requested under)."""
-        return self.inference.functions.task_level_size(task_id, level).call()
+        k, _quorum, _levels = self.inference.functions.task_terms(task_id).call()
+        return level_size(k, level)
+
+    def seat(self, task_id: int, member: str) -> tuple[int, bool, bool]:
+        """(level + 1 of `member`'s committee in the task, 0 = none; committed; revealed)."""
+        level, committed, revealed = self.inference.functions.seat(task_id, member).call()
+        return level, committed, revealed
+
+    def has_committed(self, task_id: int, member: str) -> bool:
+        return self.seat(task_id, member)[1]
 
     def revealed_result(self, task_id: int, member: str) -> bytes | None:
-        if not self.inference.functions.has_revealed(task_id, member).call():
+        if not self.seat(task_id, member)[2]:
             return None
-        return bytes(self.inference.functions.reveals(task_id, member).call())
+        return bytes(self.inference.functions.reveals(task_id, member).call()[0])
 
     def reveal_blob(self, task_id: int, member: str) -> bytes:
         """sha256 of the output blob `member` revealed (equal to its result in exact mode)."""
-        return bytes(self.inference.functions.reveal_blobs(task_id, member).call())
+        return bytes(self.inference.functions.reveals(task_id, member).call()[1])
 
-    def commitment(self, task_id: int, member: str) -> bytes:
-        return bytes(self.inference.functions.commitments(task_id, member).call())
+    def commitments(self, task_id: int, from_block: int, to_block: int) -> dict[str, bytes]:
+        """Each member's commitment to the task, from the Committed events of those blocks (the
+        contract keeps only Merkle roots of commitments, not the commitments themselves)."""
+        return {ev.args["member"]: bytes(ev.args["commitment"]) for ev in self.events(from_block, to_block)
+                if ev.name == "Committed" and ev.args["task_id"] == task_id}
 
     def node(self, address: str) -> NodeView:
         return NodeView(address, *self.registry.functions.nodes(address).call())
@@ -369,37 +390,50 @@ class Actor:
     def draw(self, task_id: int) -> Receipt:
         return self._send(self.c.inference.functions.draw(task_id), "draw", MAX_TX_GAS)
 
-    def commit(self, task_id: int, commitment: bytes) -> Receipt:
-        return self._send(self.c.inference.functions.commit(task_id, commitment), "commit", 500_000)
+    # commit and reveal name the member's level through the seat key (protocol.commitment.seat_key)
+    # (a single commit or reveal is a batch of one: root = leaf, no proof)
+    def commit(self, task_id: int, commitment: bytes, level: int = 0) -> Receipt:
+        return self._send(self.c.inference.functions.commit_many([seat_key(task_id, level)], [commitment]), "commit",
+                          500_000)
 
-    def reveal(self, task_id: int, result: bytes, salt: bytes) -> Receipt:
-        return self._send(self.c.inference.functions.reveal(task_id, result, salt), "reveal", 600_000)
+    def reveal(self, task_id: int, result: bytes, salt: bytes, level: int = 0) -> Receipt:
+        return self._send(self.c.inference.functions.reveal_many([seat_key(task_id, level)], [result], [salt], [0], []),
+                          "reveal", 600_000)
 
-    def reveal_near(self, task_id: int, fingerprint: bytes, blob_hash: bytes, salt: bytes) -> Receipt:
-        return self._send(self.c.inference.functions.reveal_near(task_id, fingerprint, blob_hash, salt), "reveal_near", 2_000_000)
+    def reveal_near(self, task_id: int, fingerprint: bytes, blob_hash: bytes, salt: bytes, level: int = 0) -> Receipt:
+        return self._send(self.c.inference.functions.reveal_near_many([seat_key(task_id, level)], [fingerprint],
+                                                                      [blob_hash], [salt], [0], []),
+                          "reveal_near", 2_000_000)
 
     # batched: one transaction for many tasks (Inference.MAX_BATCH = 64 at most)
     def draw_many(self, task_ids: list[int]) -> Receipt:
         return self._send(self.c.inference.functions.draw_many(task_ids), "draw_many", MAX_TX_GAS)
 
-    def commit_many(self, task_ids: list[int], commitments: list[bytes]) -> Receipt:
-        return self._send(self.c.inference.functions.commit_many(task_ids, commitments), "commit_many",
+    def commit_many(self, task_ids: list[int], commitments: list[bytes], levels: list[int] | None = None) -> Receipt:
+        """Leaves of the batch: `batch_leaf(seat_key(task_ids[i], levels[i]), commitments[i])`."""
+        return self._send(self.c.inference.functions.commit_many(_keys(task_ids, levels), commitments), "commit_many",
                           min(MAX_TX_GAS, 100_000 + 150_000 * len(task_ids)))
 
     def reveal_many(self, task_ids: list[int], results: list[bytes], salts: list[bytes],
-                    paths: list[int] | None = None, proofs: list[bytes] | None = None) -> Receipt:
+                    paths: list[int] | None = None, proofs: list[bytes] | None = None,
+                    levels: list[int] | None = None) -> Receipt:
         """paths/proofs: see `brainnet.protocol.commitment.reveal_path` (default: single commits)."""
         paths = paths if paths is not None else [0] * len(task_ids)
-        return self._send(self.c.inference.functions.reveal_many(task_ids, results, salts, paths, proofs or []),
+        return self._send(self.c.inference.functions.reveal_many(_keys(task_ids, levels), results, salts, paths,
+                                                                 proofs or []),
                           "reveal_many", min(MAX_TX_GAS, 100_000 + 250_000 * len(task_ids)))
 
     def reveal_near_many(self, task_ids: list[int], fingerprints: list[bytes], blob_hashes: list[bytes],
                          salts: list[bytes], paths: list[int] | None = None,
-                         proofs: list[bytes] | None = None) -> Receipt:
+                         proofs: list[bytes] | None = None, levels: list[int] | None = None) -> Receipt:
         paths = paths if paths is not None else [0] * len(task_ids)
-        return self._send(self.c.inference.functions.reveal_near_many(task_ids, fingerprints, blob_hashes, salts,
-                                                                      paths, proofs or []),
+        return self._send(self.c.inference.functions.reveal_near_many(_keys(task_ids, levels), fingerprints,
+                                                                      blob_hashes, salts, paths, proofs or []),
                           "reveal_near_many", MAX_TX_GAS)
+
+    def deposit(self, amount: int) -> Receipt:
+        """Prepay request fees into `claimable` (requests then draw from it; `claim` returns the rest)."""
+        return self._send(self.c.inference.functions.deposit(amount), "deposit", 300_000)
 
     def finalize_many(self, task_ids: list[int]) -> Receipt:
         return self._send(self.c.inference.functions.finalize_many(task_ids), "finalize_many", MAX_TX_GAS)

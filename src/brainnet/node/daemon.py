@@ -54,7 +54,7 @@ from brainnet.node.blobs import BlobStore
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.journal import Journal
 from brainnet.protocol import commitment, keccak, near_result, result_hash
-from brainnet.protocol.commitment import abi_encode, reveal_path
+from brainnet.protocol.commitment import abi_encode, batch_leaf, reveal_path, seat_key
 
 log = logging.getLogger("brainnet.node")
 
@@ -257,7 +257,9 @@ class NodeDaemon:
             if a["member"] == self.address:
                 rows = self._leaves.setdefault(ev.tx_hash, [])
                 if all(r[0] != ev.log_index for r in rows):
-                    rows.append((ev.log_index, task.task_id, bytes(a["commitment"])))
+                    # the batch's Merkle leaf binds the seat key (task id and this node's level)
+                    leaf = batch_leaf(seat_key(task.task_id, task.level), bytes(a["commitment"]))
+                    rows.append((ev.log_index, task.task_id, leaf))
                     rows.sort()
                 task.commit_tx = ev.tx_hash
         elif ev.name == "Revealed":
@@ -369,15 +371,14 @@ class NodeDaemon:
             self.journal.record_result(task.task_id, result, salt, canonical)   # durable before the commit
         else:
             result, salt = entry.result, entry.salt
-            onchain = self.c.commitment(task.task_id, self.address)
-            if onchain != bytes(32):       # our commit (or the root of our commit batch) made it before a crash
+            if self.c.has_committed(task.task_id, self.address):   # our commit made it before a crash
                 self.journal.mark_committed(task.task_id, "recovered")   # our commit made it before a crash
                 return 0
         value = commitment(task.task_id, result, self.address, salt)
         if self._pending is not None:
             self._pending.commits.append((task, value, entry))
             return 0
-        receipt = self.actor.commit(task.task_id, value)
+        receipt = self.actor.commit(task.task_id, value, task.level)
         self.journal.mark_committed(task.task_id, receipt.tx_hash)
         self.stats.committed += 1
         return self._send(receipt)
@@ -485,10 +486,10 @@ class NodeDaemon:
             sent = 0
             for t, value, _entry in rows:
                 def one(t=t, value=value) -> int:
-                    if self.c.commitment(t.task_id, self.address) != bytes(32):    # an earlier batch made it
+                    if self.c.has_committed(t.task_id, self.address):    # an earlier batch made it
                         self.journal.mark_committed(t.task_id, "recovered")
                         return 0
-                    receipt = self.actor.commit(t.task_id, value)
+                    receipt = self.actor.commit(t.task_id, value, t.level)
                     self.journal.mark_committed(t.task_id, receipt.tx_hash)
                     self.stats.committed += 1
                     return self._send(receipt)
@@ -503,7 +504,8 @@ class NodeDaemon:
             self.stats.committed += len(rows)
             return self._send(receipt)
         return self._batch("commit_many", lambda: self.pipe.commit_many([t.task_id for t, _, _ in rows],
-                                                                       [v for _, v, _ in rows]),
+                                                                       [v for _, v, _ in rows],
+                                                                       [t.level for t, _, _ in rows]),
                            committed, one_by_one)
 
     def _forget_leaves(self, tx_hash: str | None) -> None:
@@ -515,7 +517,7 @@ class NodeDaemon:
         """(path, proof) of this node's commitment for `task` in its commit batch's Merkle tree."""
         rows = self._leaves.get(task.commit_tx or "")
         if not rows:
-            return 0, []                      # a single commit (or unknown): the root is the commitment
+            return 0, []                      # a single commit (or unknown): the root is the leaf
         ids = [r[1] for r in rows]
         return reveal_path([r[2] for r in rows], ids.index(task.task_id))
 
@@ -531,8 +533,9 @@ class NodeDaemon:
         if self._is_near(rows[0][0]):
             fps = [self._fingerprint(t, e.canonical) for t, e in rows]
             return actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
-                                          [e.salt for _, e in rows], paths, proofs)
-        return actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs)
+                                          [e.salt for _, e in rows], paths, proofs, [t.level for t, _ in rows])
+        return actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs,
+                                 [t.level for t, _ in rows])
 
     def _send_reveals(self, rows: list[tuple[TrackedTask, object]]) -> Callable[[], int]:
         def one_by_one() -> int:
@@ -577,13 +580,13 @@ class NodeDaemon:
     def _reveal(self, task: TrackedTask, entry) -> Receipt:
         if self.behaviour is Behaviour.LAZY:      # copy someone's reveal: it cannot match our commitment
             seen = [r for m in task.members if (r := self.c.revealed_result(task.task_id, m)) is not None]
-            return self.actor.reveal(task.task_id, seen[0] if seen else entry.result, os.urandom(32))
+            return self.actor.reveal(task.task_id, seen[0] if seen else entry.result, os.urandom(32), task.level)
         if self._proof(task)[1]:                  # committed in a batch: reveal with its Merkle proof
             return self._reveal_batch([(task, entry)])
         if self._is_near(task):
             return self.actor.reveal_near(task.task_id, self._fingerprint(task, entry.canonical),
-                                          result_hash(entry.canonical), entry.salt)
-        return self.actor.reveal(task.task_id, entry.result, entry.salt)
+                                          result_hash(entry.canonical), entry.salt, task.level)
+        return self.actor.reveal(task.task_id, entry.result, entry.salt, task.level)
 
     def _blob(self, sha: str, task: TrackedTask) -> bytes:
         """A blob by sha256 hex: from this node's store, else fetched from the task's sources and kept."""
@@ -625,7 +628,8 @@ class NodeDaemon:
         """Commit to nothing in particular; the later copy of others' reveals cannot match it."""
         fake = os.urandom(32)
         self.journal.record_result(task.task_id, fake, os.urandom(32), b"")
-        receipt = self.actor.commit(task.task_id, commitment(task.task_id, fake, self.address, os.urandom(32)))
+        receipt = self.actor.commit(task.task_id, commitment(task.task_id, fake, self.address, os.urandom(32)),
+                                    task.level)
         self.journal.mark_committed(task.task_id, receipt.tx_hash)
         self.stats.committed += 1
         return self._send(receipt)

@@ -4,8 +4,11 @@ Every 32-byte value the chain stores is computed here and only here:
 - `result_hash`: sha256 of a model output's canonical bytes (what members vote on);
 - `commitment`: keccak256(abi.encode(task_id, result, member, salt)), as `Inference.reveal` checks;
 - `near_result`: keccak256(abi.encode(fingerprint, blob_hash)), the committed value of a `near` model;
+- `seat_key`: task_id | level << 248, the id members commit and reveal under (it names the
+  committee level, so the contract reads only the member's seat word);
+- `batch_leaf`: keccak256(abi.encode(seat key, commitment)), a commitment's leaf in a batch;
 - `merkle_root` / `merkle_proof`: the root `Inference.commit_many` stores for a batch of
-  commitments, and the proof (siblings, leaf index) `Inference.reveal_many` checks;
+  leaves, and the proof (siblings, leaf index) `Inference.reveal_many` checks;
 - `task_seed`: keccak256(abi.encode(blockhash(request_block + 1), task_id)), as `Inference.draw` does;
 - `model_key`: the bytes32 id of a model from its human name.
 """
@@ -46,6 +49,21 @@ def result_hash(canonical: bytes) -> bytes:
 
 def commitment(task_id: int, result: bytes, member: str, salt: bytes) -> bytes:
     return keccak(abi_encode(task_id, result, member, salt))
+
+
+LEVEL_TAG = 248
+
+
+def seat_key(task_id: int, level: int = 0) -> int:
+    """The id a member of `level` commits and reveals for task `task_id` under."""
+    if not 0 <= level < 256 or not 0 <= task_id < 1 << LEVEL_TAG:
+        raise ValueError(f"no seat key for task {task_id} level {level}")
+    return task_id | level << LEVEL_TAG
+
+
+def batch_leaf(key: int, commitment_: bytes) -> bytes:
+    """Leaf of a commitment in a `commit_many` batch, bound to its seat key."""
+    return keccak(abi_encode(key, commitment_))
 
 
 def _merkle_layers(leaves: list[bytes]) -> list[list[bytes]]:

@@ -236,7 +236,7 @@ class Client:
             value=decode_output(output) if task.mode == EXACT else np.frombuffer(output, dtype="<f4").copy(),
             output=output, result_hash=task.result.hex(), task_id=sub.task_id, model=sub.model,
             committee=members, agreeing=agreeing,
-            commitments={m: c.commitment(sub.task_id, m).hex() for m in members},
+            commitments={m: v.hex() for m, v in c.commitments(sub.task_id, task.request_block, task.final_block).items()},
             reveals={m: r.hex() for m, r in reveals.items()},
             request_block=task.request_block, final_block=task.final_block, tx_hashes=dict(sub.tx_hashes),
             level=task.level,

@@ -44,7 +44,7 @@ from eth_account import Account
 from brainnet.chain import AnvilBackend, Contracts, deploy, open_backend
 from brainnet.chain.signer import PendingTx, Signer
 from brainnet.errors import ConfigError
-from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result
+from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result, seat_key
 from brainnet.protocol.escalation import agree, level_size
 from brainnet.sim.committee import (
     CORRECT, REFUNDED, UNSERVED, WRONG, MonteCarloRunner, Network, ProgressFn, RunOutput,
@@ -95,16 +95,32 @@ def deploy_params(cfg: SimConfig, stakes: list[int], window: int):
     )
 
 
-# calls with static arguments are encoded here (checked against web3's encoder once per run)
+# calls are encoded here (checked against web3's encoder once per run): draw, finalize and
+# challenge take one static argument; a commit or reveal is a batch of one (single-element
+# arrays, then an empty proof array)
 SIGNATURES = {
     "draw": "draw(uint256)",
     "finalize": "finalize(uint256)",
     "challenge": "challenge(uint256)",
-    "commit": "commit(uint256,bytes32)",
-    "reveal": "reveal(uint256,bytes32,bytes32)",
-    "reveal_near": "reveal_near(uint256,bytes32,bytes32,bytes32)",
+    "commit": "commit_many(uint256[],bytes32[])",
+    "reveal": "reveal_many(uint256[],bytes32[],bytes32[],uint256[],bytes32[])",
+    "reveal_near": "reveal_near_many(uint256[],bytes32[],bytes32[],bytes32[],uint256[],bytes32[])",
 }
+EMPTY_TAIL = {"commit": 0, "reveal": 2, "reveal_near": 2}   # trailing arrays: paths [0] ... proofs []
 SELECTORS = {name: keccak(sig.encode())[:4] for name, sig in SIGNATURES.items()}
+
+
+def encode_call(name: str, *args: int | bytes) -> bytes:
+    """Calldata of an Inference call: static arguments as they are; for commit and reveal
+    (batches of one) each argument becomes a one-element array, then paths [0] and proofs []."""
+    if name not in EMPTY_TAIL:
+        return SELECTORS[name] + abi_encode(*args)
+    arrays = [[a] for a in args] + ([[0], []] if EMPTY_TAIL[name] else [])
+    heads, tails, offset = [], b"", 32 * len(arrays)
+    for arr in arrays:
+        heads.append(offset + len(tails))
+        tails += abi_encode(len(arr), *arr)
+    return SELECTORS[name] + abi_encode(*heads) + tails
 
 
 @dataclass
@@ -160,10 +176,9 @@ class ChainRunner:
         return signer.send_nowait({"to": fn.address, "data": fn._encode_transaction_data()}, gas=gas, label=label)
 
     def _call(self, signer, name: str, *args, gas: int) -> PendingTx:
-        """An Inference call with static arguments, encoded without web3's ABI machinery."""
+        """An Inference call, encoded without web3's ABI machinery."""
         self._txs += 1
-        return signer.send_nowait({"to": self.inference, "data": SELECTORS[name] + abi_encode(*args)},
-                                  gas=gas, label=name)
+        return signer.send_nowait({"to": self.inference, "data": encode_call(name, *args)}, gas=gas, label=name)
 
     def _mine(self, blocks: int) -> None:
         if blocks > 0:
@@ -224,10 +239,11 @@ class ChainRunner:
         f = self.c.inference.functions
         word = keccak(b"x")
         for name, call in (("draw", f.draw(7)), ("finalize", f.finalize(7)), ("challenge", f.challenge(7)),
-                           ("commit", f.commit(7, word)), ("reveal", f.reveal(7, word, word)),
-                           ("reveal_near", f.reveal_near(7, word, word, word))):
-            args = (7,) + (word,) * (len(call.args) - 1)
-            if bytes.fromhex(call._encode_transaction_data()[2:]) != SELECTORS[name] + abi_encode(*args):
+                           ("commit", f.commit_many([7], [word])),
+                           ("reveal", f.reveal_many([7], [word], [word], [0], [])),
+                           ("reveal_near", f.reveal_near_many([7], [word], [word], [word], [0], []))):
+            args = (7,) + (word,) * (len(call.args) - 1 - EMPTY_TAIL.get(name, 0))
+            if bytes.fromhex(call._encode_transaction_data()[2:]) != encode_call(name, *args):
                 raise ConfigError(f"Inference.{name} changed its signature; update chain_runner.SIGNATURES")
 
     # ------------------------------------------------------------ the run
@@ -371,13 +387,14 @@ class ChainRunner:
                     blob = keccak(b"brainnet.sim/blob" + value)
                     committed = commitment(task_id, near_result(value, blob) if near else value, s.address, salt)
                     plan.append((s, value, blob, salt))
-                pending.append(self._call(s, "commit", task_id, committed, gas=200_000))
+                pending.append(self._call(s, "commit", seat_key(task_id, level), committed, gas=200_000))
             gas += sum(x.gas_used for x in self._block(pending))
             if len(pending) < size:
                 self._mine_to(drawn.args["commit_deadline"])
             # reveals, in draw order
-            pending = [self._call(s, "reveal_near", task_id, value, blob, salt, gas=2_000_000) if near
-                       else self._call(s, "reveal", task_id, value, salt, gas=400_000)
+            key = seat_key(task_id, level)
+            pending = [self._call(s, "reveal_near", key, value, blob, salt, gas=2_000_000) if near
+                       else self._call(s, "reveal", key, value, salt, gas=400_000)
                        for s, value, blob, salt in plan]
             receipts = self._block(pending)
             gas += sum(x.gas_used for x in receipts)
