@@ -315,7 +315,7 @@ def test_escalating_task_matches_the_mirror(chain, data, rule, mode, gone, leavi
                 assert inference.claimable(m) == (res.share if str(m) in res.agreeing else 0)
                 assert registry.stake_of(m) == before_stakes[m] - cut
                 assert registry.nodes(m).slashes == before_slashes[m] + slashed
-                assert registry.nodes(m).pending == 0
+                assert registry.nodes(m).pending == 1
         assert token.balanceOf(chain.requester) == before_requester - fee - posted + res.refund + res.bond_back
         assert token.balanceOf(chain.treasury) == before_treasury + cuts
         assert token.balanceOf(inference.address) == len(res.agreeing) * res.share

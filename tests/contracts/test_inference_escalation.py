@@ -171,7 +171,7 @@ def test_split_escalates_to_a_fresh_larger_committee_that_settles(esc, blockhash
     assert list(inference.members(task_id)) == level0 + level1
 
     # level-0 members are done: they may not commit again
-    with boa.reverts("inference: sender is not on the committee"):
+    with boa.reverts("inference: already committed"):
         w.commit(task_id, level0[0], A)
     for m in level1:
         w.commit(task_id, m, A)
@@ -190,7 +190,7 @@ def test_split_escalates_to_a_fresh_larger_committee_that_settles(esc, blockhash
     for m in level0 + level1:
         assert inference.claimable(m) == (share if m in agreeing else 0)
         assert registry.stake_of(m) == before_stakes[m] - (cut(before_stakes[m]) if m == dissenter else 0)
-        assert registry.nodes(m).pending == 0
+        assert registry.nodes(m).pending == 1
     assert token.balanceOf(w.requester) == before - FEE + dust
     assert token.balanceOf(w.treasury) == cut(before_stakes[dissenter])
     w.assert_invariants()
@@ -278,7 +278,7 @@ def test_no_quorum_at_the_last_level_refunds(esc):
     for m in inference.members(task_id):
         assert inference.claimable(m) == 0
         assert registry.stake_of(m) == before_stakes[m] - (cut(before_stakes[m]) if m == silent else 0)
-        assert registry.nodes(m).pending == 0
+        assert registry.nodes(m).pending == 1
     assert token.balanceOf(w.requester) == before
     w.assert_invariants()
 
@@ -361,7 +361,7 @@ def test_escalated_level_never_drawn_refunds_after_the_seed_horizon(esc):
     assert [(e.member, e.reason) for e in named(logs, "MemberSlashed")] == [(level0[2], "inference: no reveal")]
     assert w.token.balanceOf(w.requester) == before
     for m in level0:
-        assert registry.nodes(m).pending == 0
+        assert registry.nodes(m).pending == 1
     w.assert_invariants()
 
 
@@ -394,7 +394,7 @@ def test_unanimous_level_0_is_provisional_until_the_window_ends(chal):
     assert (t.status, t.result, t.challenge_deadline) == (PROVISIONAL, A, deadline)
     for m in members:
         assert inference.claimable(m) == 0
-        assert w.registry.nodes(m).pending == 1
+        assert w.registry.nodes(m).pending == 2
     w.assert_invariants()
     with boa.reverts("inference: challenge window still open"):
         finalize(w, task_id)
@@ -408,7 +408,7 @@ def test_unanimous_level_0_is_provisional_until_the_window_ends(chal):
     assert w.task(task_id).status == SETTLED
     for m in members:
         assert inference.claimable(m) == FEE // 3
-        assert w.registry.nodes(m).pending == 0
+        assert w.registry.nodes(m).pending == 1
     assert token.balanceOf(w.requester) == before - FEE + FEE % 3
     w.assert_invariants()
 

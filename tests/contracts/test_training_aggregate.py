@@ -41,7 +41,7 @@ def test_quorum_records_the_version(tw):
     assert tw.models.latest(MODEL) == 2 and list(tw.models.lineage(MODEL, 2, 64)) == [2, 1]
     r = tw.round(rid)
     assert r.closed and r.new_version == 2
-    assert all(tw.registry.nodes(m).pending == 0 for m in members)
+    assert all(tw.registry.nodes(m).pending == 1 for m in members)
     with boa.reverts("training: round already closed"):
         tw.training.finalize_aggregate(rid, sender=tw.owner)
     # the next round trains version 2 and yields version 3 with parent 2

@@ -89,7 +89,7 @@ def test_draw_mirrors_the_registry_sample(tw):
     assert list(tw.registry.sample(MODEL, ev.seed, COMMITTEE_SIZE)) == members
     for i, m in enumerate(members):
         assert tw.training.seat_of(rid, m) == i + 1
-        assert tw.registry.nodes(m).pending == 1          # cannot withdraw before the round closes
+        assert tw.registry.nodes(m).pending == 2          # cannot withdraw before the round closes
     assert r.drawn
     with boa.reverts("training: committee already drawn"):
         tw.training.draw(rid, sender=tw.owner)

@@ -60,7 +60,7 @@ def test_median_acceptance_and_rewards(tw):
     assert want.medians[5] == 0            # one member's 10000 does not move the median
     assert ev.refund == want.refund and ev.accepted == sum(want.accepted)
     assert tw.round(rid).scores_final
-    assert all(tw.registry.nodes(t).pending == (t in members) for t in tw.trainers)   # members wait for the confirm
+    assert all(tw.registry.nodes(t).pending == 1 + (t in members) for t in tw.trainers)   # members wait for the confirm
     tw.assert_invariants()
 
 

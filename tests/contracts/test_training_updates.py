@@ -16,7 +16,7 @@ def test_commit_and_reveal(tw):
     assert ev.trainer == t0 and ev.slot == 0
     tw.commit_update(rid, t1)
     assert tw.training.slot_of(rid, t1) == 2 and tw.round(rid).updates == 2
-    assert tw.registry.nodes(t0).pending == 1
+    assert tw.registry.nodes(t0).pending == 2
     tw.past(rid, "update_commit_deadline")
     tw.reveal_update(rid, t1)
     ev = events(tw.training, "UpdateRevealed")[0]
