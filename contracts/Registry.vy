@@ -229,7 +229,9 @@ def register_near_model(model_id: bytes32, weights_hash: bytes32, tolerance: uin
 def _register_model(model_id: bytes32, weights_hash: bytes32, mode: uint8, tolerance: uint256):
     assert msg.sender == self.owner, "registry: only the owner may register models"
     assert weights_hash != empty(bytes32), "registry: weights hash is empty"
-    assert not self.models[model_id].registered, "registry: model id already registered (a new version needs a new id)"
+    old: Model = self.models[model_id]
+    # protocols cache a model's agreement rule (Inference): an update may change only the weights hash
+    assert not old.registered or (old.mode == mode and old.tolerance == tolerance), "registry: a registered model keeps its agreement mode and tolerance"
     self.models[model_id] = Model(weights_hash=weights_hash, registered=True, mode=mode, tolerance=tolerance)
     log ModelRegistered(model_id=model_id, weights_hash=weights_hash, mode=mode, tolerance=tolerance)
 
