@@ -22,8 +22,9 @@
      computed when the level ends, from the seats (below), not kept as a running tally.
      `brainnet.protocol.escalation` mirrors every rule.
      Storage is laid out for gas (docs/architecture.md, "Gas"):
-     - a task is two words: the payer word (requester | fee << 160) and the hot word
-       (status, level, mode, tolerance, model slot, block numbers, result reference);
+     - a task is one word, its hot word: status, level, mode, tolerance, model slot, block
+       numbers, result reference, requester id and fee (requesters get a 28-bit id on their
+       first request; fees stay below 2**79, block numbers below 2**32);
      - each level of a task keeps its committee in seat words, 11 seats per word after a
        40-bit header (word 0's header: the level's commit deadline; bit 249: near mode).
        A seat is the member's Registry index - 1 (10 bits), a committed bit and the index
@@ -70,35 +71,45 @@ EXACT: constant(uint8) = 0
 NEAR: constant(uint8) = 1
 BLOCK_MASK: constant(uint256) = 2**40 - 1
 # seat words: (task_id << 16 | level << 8 | word) -> 11 seats of 19 bits after a 40-bit header;
-# word 0's header: commit deadline (bits 0..38), near flag (bit 39); its bits 249..255: values stored
+# word 0's header: commit deadline (bits 0..31), commits (32..38), near flag (bit 39); its bits
+# 249..255: values stored
 SEATS_PER_WORD: constant(uint256) = 11
 MAX_WORDS: constant(uint256) = 12          # seat words of the largest level
-DEADLINE_MASK: constant(uint256) = 2**39 - 1
+DEADLINE_MASK: constant(uint256) = 2**32 - 1
+COMMITS_AT: constant(uint256) = 32         # word 0: members of the level that committed (7 bits)
 WORD_NEAR: constant(uint256) = 1 << 39
 VALUES_AT: constant(uint256) = 249
-# the committed bits of a full seat word (bit 40 + 19 s + 10 for s < 11)
-COMMITTED_BITS: constant(uint256) = 1766850434778145487850295506219881978431965464192559633017146469276188672
 SEAT_BASE: constant(uint256) = 40
 SEAT_BITS: constant(uint256) = 19
 SEAT_MASK: constant(uint256) = 2**19 - 1
 SEAT_INDEX: constant(uint256) = 1023       # Registry index - 1
 SEAT_COMMITTED: constant(uint256) = 1024
 SEAT_VALUE: constant(uint256) = 11         # value index + 1 in bits 11..18
-LEVEL_TAG: constant(uint256) = 248         # seat key = task_id | level << 248
-TASK_MASK: constant(uint256) = 2**248 - 1
-# the hot word of a task (bit of each field; widths at the use)
-H_STATUS: constant(uint256) = 0            # 8 bits
-H_LEVEL: constant(uint256) = 8             # 8
-H_MODE: constant(uint256) = 16             # 8
-H_TOLERANCE: constant(uint256) = 24        # 8
-H_MODEL: constant(uint256) = 32            # 16: model slot (`model_slot`)
-H_SEED_BLOCK: constant(uint256) = 48       # 40
-H_REQUEST_BLOCK: constant(uint256) = 88    # 40
-H_FINAL_BLOCK: constant(uint256) = 128     # 40: final block; while provisional, the challenge deadline
-H_RESULT: constant(uint256) = 168          # 16: level << 8 | value index of the provisional or final result
-H_PREPAID: constant(uint256) = 1 << 184    # the fee came from the requester's deposit
-H_CHALLENGED: constant(uint256) = 1 << 185 # `_challenges` holds the task's challenge
-H_HAS_RESULT: constant(uint256) = 1 << 186 # H_RESULT is set
+LEVEL_TAG: constant(uint256) = 248         # seat key = task_id | position << 240 | level << 248
+POSITION_AT: constant(uint256) = 240
+TASK_MASK: constant(uint256) = 2**240 - 1
+# the hot word of a task: H_* = bit position, W_* = width of each field
+H_STATUS: constant(uint256) = 0
+H_LEVEL: constant(uint256) = 8
+W_LEVEL: constant(uint256) = 4
+H_MODE: constant(uint256) = 12
+W_MODE: constant(uint256) = 2
+H_TOLERANCE: constant(uint256) = 14
+W_TOLERANCE: constant(uint256) = 8
+H_MODEL: constant(uint256) = 22            # model slot (`model_slot`)
+W_MODEL: constant(uint256) = 16
+H_REQUEST_BLOCK: constant(uint256) = 38    # block numbers: 32 bits
+H_SEED_BLOCK: constant(uint256) = 70
+H_FINAL_BLOCK: constant(uint256) = 102     # final block; while provisional, the challenge deadline
+W_BLOCK: constant(uint256) = 32
+H_RESULT: constant(uint256) = 134          # level << 8 | value index of the provisional or final result
+W_RESULT: constant(uint256) = 12
+H_PREPAID: constant(uint256) = 1 << 146    # the fee came from the requester's deposit
+H_CHALLENGED: constant(uint256) = 1 << 147 # `_challenges` holds the task's challenge
+H_HAS_RESULT: constant(uint256) = 1 << 148 # H_RESULT is set
+H_REQUESTER: constant(uint256) = 149       # requester id (`_requesters`)
+W_REQUESTER: constant(uint256) = 28
+H_FEE: constant(uint256) = 177             # the fee: 79 bits
 # SWAR popcount masks: 0x5555..., 0x3333..., 0x0f0f..., 0x0101...
 M1: constant(uint256) = max_value(uint256) // 3
 M2: constant(uint256) = max_value(uint256) // 5
@@ -124,14 +135,13 @@ interface Emission:
     def record_work(nodes: DynArray[address, MAX_MEMBERS], units: uint256): nonpayable   # called by raw_call
 
 interface Registry:
-    def sample_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_MEMBERS]) -> DynArray[uint256, MAX_COMMITTEE]: view
+    def open_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_MEMBERS]) -> DynArray[uint256, MAX_COMMITTEE]: nonpayable
+    def close_seats(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: nonpayable
     def available(model_id: bytes32, exclude: DynArray[address, MAX_MEMBERS]) -> uint256: view
     def models(model_id: bytes32) -> (bytes32, bool, uint8, uint256): view
     def model_nodes(model_id: bytes32) -> uint256: view
     def stake_of(node: address) -> uint256: view
     def slash(node: address, amount: uint256, reason: String[64]) -> uint256: nonpayable
-    def tasks_opened(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
-    def tasks_closed(nodes: DynArray[address, MAX_MEMBERS]): nonpayable
     def index_of(node: address) -> uint256: view
     def nodes_at(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: view
 
@@ -200,16 +210,17 @@ event CommitteeDrawn:
     reveal_deadline: uint256
     level: uint256
 
-event Committed:
-    task_id: indexed(uint256)
+event CommitBatch:              # one per commit_many: the seat keys and commitments, in leaf order
     member: indexed(address)
-    commitment: bytes32
+    root: bytes32
+    keys: DynArray[uint256, MAX_BATCH]
+    commitments: DynArray[bytes32, MAX_BATCH]
 
-event Revealed:
-    task_id: indexed(uint256)
+event RevealBatch:              # one per reveal_many / reveal_near_many
     member: indexed(address)
-    result: bytes32
-    blob_hash: bytes32
+    keys: DynArray[uint256, MAX_BATCH]
+    results: DynArray[bytes32, MAX_BATCH]          # near: the fingerprints
+    blob_hashes: DynArray[bytes32, MAX_BATCH]      # near: sha256 of each output blob; exact: empty
 
 event TaskEscalated:
     task_id: indexed(uint256)
@@ -271,7 +282,6 @@ terms_version: public(uint256)           # latest version of (K, Q, L, windows);
 _terms: HashMap[uint256, uint256]        # version -> packed terms (T_* shifts)
 
 task_count: public(uint256)
-_payer: HashMap[uint256, uint256]                  # task -> requester | fee << 160
 _hot: HashMap[uint256, uint256]                    # task -> hot word (H_* shifts)
 _seats: HashMap[uint256, uint256]                  # task << 16 | level << 8 | word -> seat word
 _values: HashMap[uint256, bytes32]                 # task << 16 | level << 8 | value index -> value
@@ -281,6 +291,9 @@ _challenges: HashMap[uint256, Challenge]
 model_count: public(uint256)
 _model_ids: HashMap[uint256, bytes32]              # model slot -> model id
 _model_info: HashMap[bytes32, uint256]             # model id -> slot | mode << 16 | tolerance << 24 (0: not seen yet)
+requester_count: public(uint256)
+_requester_ids: HashMap[address, uint256]          # requester -> its id in the hot words (0: none yet)
+_requesters: HashMap[uint256, address]             # id -> requester
 claimable: public(HashMap[address, uint256])       # earnings, deposits and refunds of prepaid fees
 
 
@@ -581,24 +594,6 @@ def _level(task_id: uint256, level: uint256, size: uint256) -> Level:
 
 @internal
 @view
-def _commits(key: uint256, size: uint256, head: uint256) -> uint256:
-    """Members of the level at `key` that committed (a popcount per seat word)."""
-    count: uint256 = 0
-    left: uint256 = size
-    for w: uint256 in range(MAX_WORDS):
-        if left == 0:
-            break
-        x: uint256 = head
-        if w > 0:
-            x = self._seats[key + w]
-        n: uint256 = min(left, SEATS_PER_WORD)
-        count += self._popcount(x & COMMITTED_BITS & ((1 << (SEAT_BASE + SEAT_BITS * n)) - 1))
-        left -= n
-    return count
-
-
-@internal
-@view
 def _reveals(key: uint256, size: uint256) -> uint256:
     """Members of the level at `key` that revealed."""
     count: uint256 = 0
@@ -634,7 +629,7 @@ def _member_indices(task_id: uint256, levels: uint256) -> DynArray[uint256, MAX_
 def _levels_drawn(task_id: uint256) -> uint256:
     """Levels whose committee has been drawn (the current one only once its status is DRAWN or later)."""
     hot: uint256 = self._hot[task_id]
-    level: uint256 = self._field(hot, H_LEVEL, 8)
+    level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     if self._seats[self._key(task_id, level)] != 0:
         return level + 1
     return level
@@ -688,14 +683,13 @@ def _center(task_id: uint256, level: uint256, lv: Level, tolerance: uint256) -> 
 @view
 def _load(task_id: uint256) -> Task:
     hot: uint256 = self._hot[task_id]
-    payer: uint256 = self._payer[task_id]
-    level: uint256 = self._field(hot, H_LEVEL, 8)
+    level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     t: Task = Task(
-        requester=convert(convert(payer & (2**160 - 1), uint160), address), model_id=self._model_ids[self._field(hot, H_MODEL, 16)],
-        fee=payer >> 160, request_block=self._field(hot, H_REQUEST_BLOCK, 40), status=self._status_of(hot),
+        requester=self._requesters[self._field(hot, H_REQUESTER, W_REQUESTER)], model_id=self._model_ids[self._field(hot, H_MODEL, W_MODEL)],
+        fee=hot >> H_FEE, request_block=self._field(hot, H_REQUEST_BLOCK, W_BLOCK), status=self._status_of(hot),
         commit_deadline=0, reveal_deadline=0, commits=0, reveals=0, top_result=empty(bytes32), top_count=0,
-        result=empty(bytes32), final_block=0, level=level, seed_block=self._field(hot, H_SEED_BLOCK, 40),
-        mode=convert(self._field(hot, H_MODE, 8), uint8), tolerance=self._field(hot, H_TOLERANCE, 8),
+        result=empty(bytes32), final_block=0, level=level, seed_block=self._field(hot, H_SEED_BLOCK, W_BLOCK),
+        mode=convert(self._field(hot, H_MODE, W_MODE), uint8), tolerance=self._field(hot, H_TOLERANCE, W_TOLERANCE),
         challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
     )
     if hot == 0:
@@ -712,12 +706,12 @@ def _load(task_id: uint256) -> Task:
             t.top_count, center = self._center(task_id, level, lv, t.tolerance)
             t.top_result = self._values[self._key(task_id, level) + center]
     if hot & H_HAS_RESULT != 0:
-        ref: uint256 = self._field(hot, H_RESULT, 16)
+        ref: uint256 = self._field(hot, H_RESULT, W_RESULT)
         t.result = self._values[self._key(task_id, ref >> 8) + (ref & 255)]
     if t.status == Status.PROVISIONAL:
-        t.challenge_deadline = self._field(hot, H_FINAL_BLOCK, 40)
+        t.challenge_deadline = self._field(hot, H_FINAL_BLOCK, W_BLOCK)
     elif t.status == Status.SETTLED or t.status == Status.REFUNDED:
-        t.final_block = self._field(hot, H_FINAL_BLOCK, 40)
+        t.final_block = self._field(hot, H_FINAL_BLOCK, W_BLOCK)
     if hot & H_CHALLENGED != 0:
         c: Challenge = self._challenges[task_id]
         t.challenger = c.challenger
@@ -792,12 +786,21 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     info: uint256 = self._model_of(model_id)
     assert staticcall self.registry.model_nodes(model_id) >= self._current_terms() & 65535, "inference: not enough active nodes serve this model"
     assert fee >= self.min_fee, "inference: fee below the minimum"
-    assert fee < 2**96, "inference: fee above 2**96 - 1"
     assert input_hash != empty(bytes32), "inference: input hash is empty"
+    assert block.number + 1 < 2**W_BLOCK, "inference: block numbers past 2**32"
+    assert fee < 2**(256 - H_FEE), "inference: fee above 2**79 - 1"
+    requester: uint256 = self._requester_ids[msg.sender]
+    if requester == 0:
+        requester = self.requester_count + 1
+        assert requester < 2**W_REQUESTER, "inference: too many requesters"
+        self.requester_count = requester
+        self._requester_ids[msg.sender] = requester
+        self._requesters[requester] = msg.sender
     hot: uint256 = convert(Status.REQUESTED, uint256) | (((info >> 16) & 255) << H_MODE) | (((info >> 24) & 255) << H_TOLERANCE)
     hot |= (info & 65535) << H_MODEL
     hot |= (block.number + 1) << H_SEED_BLOCK
     hot |= block.number << H_REQUEST_BLOCK
+    hot |= (requester << H_REQUESTER) | (fee << H_FEE)
     balance: uint256 = self.claimable[msg.sender]
     if balance >= fee:
         self.claimable[msg.sender] = balance - fee
@@ -806,7 +809,6 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
         assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
     task_id: uint256 = self.task_count + 1
     self.task_count = task_id
-    self._payer[task_id] = convert(msg.sender, uint256) | (fee << 160)
     self._hot[task_id] = hot
     log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
     return task_id
@@ -822,7 +824,7 @@ def _nonempty(n: uint256):
 @view
 def _drawable(task_id: uint256) -> bool:
     hot: uint256 = self._hot[task_id]
-    seed_block: uint256 = self._field(hot, H_SEED_BLOCK, 40)
+    seed_block: uint256 = self._field(hot, H_SEED_BLOCK, W_BLOCK)
     return self._status_of(hot) == Status.REQUESTED and block.number > seed_block and block.number - seed_block <= SEED_HORIZON
 
 
@@ -830,10 +832,10 @@ def _drawable(task_id: uint256) -> bool:
 def _draw(task_id: uint256):
     hot: uint256 = self._hot[task_id]
     assert self._status_of(hot) == Status.REQUESTED, "inference: task is not waiting for a committee"
-    seed_block: uint256 = self._field(hot, H_SEED_BLOCK, 40)
+    seed_block: uint256 = self._field(hot, H_SEED_BLOCK, W_BLOCK)
     assert block.number > seed_block, "inference: seed block not mined yet"
     assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
-    level: uint256 = self._field(hot, H_LEVEL, 8)
+    level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     terms: uint256 = self._terms_of(task_id)
     size: uint256 = self._size_of(terms & 65535, level)
     seed: bytes32 = empty(bytes32)
@@ -843,11 +845,12 @@ def _draw(task_id: uint256):
     else:
         seed = keccak256(abi_encode(blockhash(seed_block), task_id, level))
         exclude = self._member_indices(task_id, level)
-    drawn: DynArray[uint256, MAX_COMMITTEE] = staticcall self.registry.sample_seats(self._model_ids[self._field(hot, H_MODEL, 16)], seed, size, exclude)
+    drawn: DynArray[uint256, MAX_COMMITTEE] = extcall self.registry.open_seats(self._model_ids[self._field(hot, H_MODEL, W_MODEL)], seed, size, exclude)
     commit_deadline: uint256 = block.number + self._window(terms, T_COMMIT_WINDOW)
+    assert commit_deadline <= DEADLINE_MASK, "inference: block numbers past 2**32"
     key: uint256 = self._key(task_id, level)
     word: uint256 = commit_deadline
-    if self._field(hot, H_MODE, 8) == convert(NEAR, uint256):
+    if self._field(hot, H_MODE, W_MODE) == convert(NEAR, uint256):
         word |= WORD_NEAR
     members: DynArray[address, MAX_COMMITTEE] = []
     for j: uint256 in range(len(drawn), bound=MAX_COMMITTEE):
@@ -858,7 +861,6 @@ def _draw(task_id: uint256):
         word |= (((drawn[j] & 65535) - 1) & SEAT_INDEX) << (SEAT_BASE + SEAT_BITS * s)
         members.append(convert(convert(drawn[j] >> 16, uint160), address))
     self._seats[key + (len(drawn) - 1) // SEATS_PER_WORD] = word
-    extcall self.registry.tasks_opened(members)
     self._hot[task_id] = self._with_status(hot, Status.DRAWN)
     log CommitteeDrawn(task_id=task_id, members=members, seed=seed, commit_deadline=commit_deadline, reveal_deadline=commit_deadline + self._window(terms, T_REVEAL_WINDOW), level=level)
 
@@ -897,25 +899,17 @@ def _my_index() -> uint256:
 
 @internal
 @view
-def _seat_of(key: uint256, size: uint256, me: uint256, head: uint256) -> (uint256, uint256):
-    """(seat word, bit position) of the node with Registry index `me` in the level at `key`."""
-    target: uint256 = me - 1
-    left: uint256 = size
-    for w: uint256 in range(MAX_WORDS):
-        if left == 0:
-            break
-        x: uint256 = head
-        if w > 0:
-            x = self._seats[key + w]
-        x = x >> SEAT_BASE
-        for s: uint256 in range(SEATS_PER_WORD):
-            if left == 0:
-                break
-            if x & SEAT_INDEX == target:
-                return w, SEAT_BASE + SEAT_BITS * s
-            x = x >> SEAT_BITS
-            left -= 1
-    raise "inference: sender is not on the committee"
+def _seat(seat_key: uint256, me: uint256) -> (uint256, uint256, uint256, uint256, uint256):
+    """(task id, level, level key, seat word, bit position) of the sender's seat named by
+       `seat_key`; reverts unless the seat at that position is the sender's."""
+    task_id: uint256 = seat_key & TASK_MASK
+    level: uint256 = seat_key >> LEVEL_TAG
+    position: uint256 = (seat_key >> POSITION_AT) & 255
+    key: uint256 = self._key(task_id, level)
+    w: uint256 = position // SEATS_PER_WORD
+    bit: uint256 = SEAT_BASE + SEAT_BITS * (position % SEATS_PER_WORD)
+    assert position < self._level_size(task_id, level) and (self._seats[key + w] >> bit) & SEAT_INDEX == me - 1, "inference: sender is not on the committee"
+    return task_id, level, key, w, bit
 
 
 @internal
@@ -926,26 +920,25 @@ def _leaf(seat_key: uint256, commitment: bytes32) -> bytes32:
 
 @internal
 def _commit(seat_key: uint256, commitment: bytes32, me: uint256):
-    task_id: uint256 = seat_key & TASK_MASK
-    level: uint256 = seat_key >> LEVEL_TAG
-    key: uint256 = self._key(task_id, level)
+    key: uint256 = self._key(seat_key & TASK_MASK, seat_key >> LEVEL_TAG)
     head: uint256 = self._seats[key]
     assert head != 0, "inference: task is not in its commit phase"
     assert block.number <= head & DEADLINE_MASK, "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
+    task_id: uint256 = 0
+    level: uint256 = 0
     w: uint256 = 0
     bit: uint256 = 0
-    w, bit = self._seat_of(key, self._level_size(task_id, level), me, head)
-    word: uint256 = head
-    if w > 0:
-        word = self._seats[key + w]
-    assert (word >> bit) & SEAT_COMMITTED == 0, "inference: already committed"
-    self._seats[key + w] = word | (SEAT_COMMITTED << bit)
-    log Committed(task_id=task_id, member=msg.sender, commitment=commitment)
-
-
-
-
+    task_id, level, key, w, bit = self._seat(seat_key, me)
+    head += 1 << COMMITS_AT                       # counts the level's commits (never above its size)
+    if w == 0:
+        assert (head >> bit) & SEAT_COMMITTED == 0, "inference: already committed"
+        self._seats[key] = head | (SEAT_COMMITTED << bit)
+    else:
+        word: uint256 = self._seats[key + w]
+        assert (word >> bit) & SEAT_COMMITTED == 0, "inference: already committed"
+        self._seats[key + w] = word | (SEAT_COMMITTED << bit)
+        self._seats[key] = head
 
 
 
@@ -977,20 +970,22 @@ def _merkle_root(leaves: DynArray[bytes32, MAX_BATCH]) -> bytes32:
 @external
 def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32, MAX_BATCH]):
     """
-    @notice Commit values[i] for seat key task_ids[i] (task id | level << 248), for every i,
-            storing only the Merkle root of the leaves keccak256(abi_encode(task_ids[i], values[i]))
-            (see `merkle_root`, `batch_leaf`); any invalid entry reverts the whole batch. Reveal
-            each with `reveal_many`, giving its leaf index and proof.
+    @notice Commit values[i] for seat key task_ids[i] (task id | position << 240 | level << 248),
+            for every i, storing only the Merkle root of the leaves
+            keccak256(abi_encode(task_ids[i], values[i])) (see `merkle_root`); any invalid entry
+            reverts the whole batch. A single commit is a batch of one (root = leaf).
     """
     self._nonempty(len(task_ids))
     assert len(values) == len(task_ids), "inference: batch arrays differ in length"
     leaves: DynArray[bytes32, MAX_BATCH] = []
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         leaves.append(self._leaf(task_ids[i], values[i]))
-    self._roots[msg.sender][self._merkle_root(leaves)] = True
+    root: bytes32 = self._merkle_root(leaves)
+    self._roots[msg.sender][root] = True
     me: uint256 = self._my_index()
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         self._commit(task_ids[i], values[i], me)
+    log CommitBatch(member=msg.sender, root=root, keys=task_ids, commitments=values)
 
 
 @internal
@@ -1010,23 +1005,21 @@ def _walk(leaf: bytes32, proof: DynArray[bytes32, MAX_PROOF], index: uint256) ->
 
 
 @internal
-def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, root: bytes32, me: uint256, near: bool):
-    """Record the reveal of `revealed` (exact: the result; near: the fingerprint) whose
-       commitment sits in the batch with Merkle root `root`."""
-    task_id: uint256 = seat_key & TASK_MASK
-    level: uint256 = seat_key >> LEVEL_TAG
-    key: uint256 = self._key(task_id, level)
+def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, me: uint256, near: bool):
+    """Record the reveal of `revealed` (exact: the result; near: the fingerprint); the caller
+       checked its commitment against a committed root."""
+    key: uint256 = self._key(seat_key & TASK_MASK, seat_key >> LEVEL_TAG)
     head: uint256 = self._seats[key]
     assert head != 0, "inference: task is not in its reveal phase"
     if near:
-        assert head & WORD_NEAR != 0, "inference: exact models reveal with reveal"
+        assert head & WORD_NEAR != 0, "inference: exact models reveal without blob hashes"
     else:
-        assert head & WORD_NEAR == 0, "inference: near models reveal with reveal_near"
-    terms: uint256 = self._terms_of(task_id)
-    size: uint256 = self._size_of(terms & 65535, level)
+        assert head & WORD_NEAR == 0, "inference: near models reveal with blob hashes"
+    task_id: uint256 = 0
+    level: uint256 = 0
     w: uint256 = 0
     bit: uint256 = 0
-    w, bit = self._seat_of(key, size, me, head)
+    task_id, level, key, w, bit = self._seat(seat_key, me)
     word: uint256 = head
     if w > 0:
         word = self._seats[key + w]
@@ -1034,9 +1027,9 @@ def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, root: byte
     assert seat & SEAT_COMMITTED != 0, "inference: no commitment from this sender"
     assert seat >> SEAT_VALUE == 0, "inference: already revealed"
     deadline: uint256 = head & DEADLINE_MASK
-    assert block.number > deadline or self._commits(key, size, head) == size, "inference: reveal phase not open yet"
+    terms: uint256 = self._terms_of(task_id)
+    assert block.number > deadline or (head >> COMMITS_AT) & 127 == self._size_of(terms & 65535, level), "inference: reveal phase not open yet"
     assert block.number <= deadline + self._window(terms, T_REVEAL_WINDOW), "inference: reveal window closed"
-    assert self._roots[msg.sender][root], "inference: reveal does not match the commitment"
     stored: uint256 = head >> VALUES_AT
     value: uint256 = stored
     if near:
@@ -1056,7 +1049,6 @@ def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, root: byte
         self._seats[key + w] = word | ((value + 1) << (bit + SEAT_VALUE))
         if value == stored:
             self._seats[key] = head
-    log Revealed(task_id=task_id, member=msg.sender, result=revealed, blob_hash=blob_hash)
 
 
 @internal
@@ -1072,59 +1064,62 @@ def _near_leaf(seat_key: uint256, fingerprint: bytes32, blob_hash: bytes32, salt
     return self._leaf(seat_key, keccak256(abi_encode(seat_key & TASK_MASK, committed, msg.sender, salt)))
 
 
-
-
-@external
-def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
-    """
-    @notice `reveal` (results[i], salts[i]) for seat key task_ids[i], for every i; any invalid
-            entry reverts the whole batch. paths[i] = leaf index of the commitment in its batch
-            + (proof depth << 8); its proof is the next `depth` words of `proofs` (siblings
-            from the leaf up). Commitments of single `commit`s: path 0, no proof words.
-    """
-    self._nonempty(len(task_ids))
-    assert len(results) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
-    me: uint256 = self._my_index()
+@internal
+@view
+def _check_roots(leaves: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
+    """Every leaf opens a root the sender committed. `paths` empty: the leaves are a whole
+       batch, in commit order (one root, no proofs); else leaf i sits at paths[i] & 255 of a
+       batch, with its proof the next paths[i] >> 8 words of `proofs`."""
+    if len(paths) == 0:
+        assert len(proofs) == 0 and self._roots[msg.sender][self._merkle_root(leaves)], "inference: reveal does not match the commitment"
+        return
+    assert len(paths) == len(leaves), "inference: batch arrays differ in length"
     at: uint256 = 0
-    for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
+    for i: uint256 in range(len(leaves), bound=MAX_BATCH):
         depth: uint256 = paths[i] >> 8
         assert depth <= MAX_PROOF and at + depth <= len(proofs), "inference: proof words missing"
         proof: DynArray[bytes32, MAX_PROOF] = []
         for j: uint256 in range(depth, bound=MAX_PROOF):
             proof.append(proofs[at + j])
-        root: bytes32 = self._walk(self._exact_leaf(task_ids[i], results[i], salts[i]), proof, paths[i] & 255)
-        self._reveal(task_ids[i], results[i], results[i], root, me, False)
+        assert self._roots[msg.sender][self._walk(leaves[i], proof, paths[i] & 255)], "inference: reveal does not match the commitment"
         at += depth
     assert at == len(proofs), "inference: unused proof words"
-
-
 
 
 @external
-def reveal_near_many(task_ids: DynArray[uint256, MAX_BATCH], fingerprints: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
-    """@notice `reveal_near` for every i, with paths and proofs as in `reveal_many`; any invalid entry reverts the whole batch."""
+def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes32, MAX_BATCH], blob_hashes: DynArray[bytes32, MAX_BATCH], salts: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, MAX_BATCH], proofs: DynArray[bytes32, MAX_BATCH * MAX_PROOF]):
+    """
+    @notice Reveal results[i] with salts[i] for seat key task_ids[i], for every i; any invalid
+            entry reverts the whole batch. Exact models: results are sha256 of the canonical
+            outputs and `blob_hashes` is empty. Near models: results are SimHash fingerprints,
+            blob_hashes[i] the sha256 of each output blob, and the commitment covers
+            keccak256(abi_encode(fingerprint, blob_hash)). paths[i] = leaf index of the
+            commitment in its batch + (proof depth << 8); its proof is the next `depth` words
+            of `proofs` (siblings from the leaf up). `paths` and `proofs` empty: the entries
+            are one whole commit batch, in commit order (a single commit: a batch of one).
+    """
     self._nonempty(len(task_ids))
-    assert len(fingerprints) == len(task_ids) and len(blob_hashes) == len(task_ids) and len(salts) == len(task_ids) and len(paths) == len(task_ids), "inference: batch arrays differ in length"
+    near: bool = len(blob_hashes) > 0
+    assert len(results) == len(task_ids) and len(salts) == len(task_ids) and (not near or len(blob_hashes) == len(task_ids)), "inference: batch arrays differ in length"
     me: uint256 = self._my_index()
-    at: uint256 = 0
+    leaves: DynArray[bytes32, MAX_BATCH] = []
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
-        depth: uint256 = paths[i] >> 8
-        assert depth <= MAX_PROOF and at + depth <= len(proofs), "inference: proof words missing"
-        proof: DynArray[bytes32, MAX_PROOF] = []
-        for j: uint256 in range(depth, bound=MAX_PROOF):
-            proof.append(proofs[at + j])
-        root: bytes32 = self._walk(self._near_leaf(task_ids[i], fingerprints[i], blob_hashes[i], salts[i]), proof, paths[i] & 255)
-        self._reveal(task_ids[i], fingerprints[i], blob_hashes[i], root, me, True)
-        at += depth
-    assert at == len(proofs), "inference: unused proof words"
+        if near:
+            leaves.append(self._near_leaf(task_ids[i], results[i], blob_hashes[i], salts[i]))
+            self._reveal(task_ids[i], results[i], blob_hashes[i], me, True)
+        else:
+            leaves.append(self._exact_leaf(task_ids[i], results[i], salts[i]))
+            self._reveal(task_ids[i], results[i], empty(bytes32), me, False)
+    self._check_roots(leaves, paths, proofs)
+    log RevealBatch(member=msg.sender, keys=task_ids, results=results, blob_hashes=blob_hashes)
 
 
 # ---------------------------------------------------------------- finalize, challenge, close
 
 @internal
 def _escalate(task_id: uint256, hot: uint256, level: uint256):
-    h: uint256 = self._put(hot, H_LEVEL, 8, level + 1)
-    h = self._put(self._with_status(h, Status.REQUESTED), H_SEED_BLOCK, 40, block.number + 1)
+    h: uint256 = self._put(hot, H_LEVEL, W_LEVEL, level + 1)
+    h = self._put(self._with_status(h, Status.REQUESTED), H_SEED_BLOCK, W_BLOCK, block.number + 1)
     self._hot[task_id] = h
     log TaskEscalated(task_id=task_id, level=level + 1, size=self._level_size(task_id, level + 1), seed_block=block.number + 1)
 
@@ -1135,7 +1130,7 @@ def _can_escalate(task_id: uint256, hot: uint256, level: uint256) -> bool:
     if level + 1 >= self._max_levels(task_id):
         return False
     earlier: DynArray[address, MAX_MEMBERS] = staticcall self.registry.nodes_at(self._member_indices(task_id, level + 1))
-    return staticcall self.registry.available(self._model_ids[self._field(hot, H_MODEL, 16)], earlier) >= self._level_size(task_id, level + 1)
+    return staticcall self.registry.available(self._model_ids[self._field(hot, H_MODEL, W_MODEL)], earlier) >= self._level_size(task_id, level + 1)
 
 
 @internal
@@ -1145,11 +1140,11 @@ def _finalizable(task_id: uint256) -> bool:
     hot: uint256 = self._hot[task_id]
     status: Status = self._status_of(hot)
     if status == Status.REQUESTED:
-        return block.number > self._field(hot, H_SEED_BLOCK, 40) + SEED_HORIZON
+        return block.number > self._field(hot, H_SEED_BLOCK, W_BLOCK) + SEED_HORIZON
     if status == Status.PROVISIONAL:
-        return block.number > self._field(hot, H_FINAL_BLOCK, 40)
+        return block.number > self._field(hot, H_FINAL_BLOCK, W_BLOCK)
     if status == Status.DRAWN:
-        level: uint256 = self._field(hot, H_LEVEL, 8)
+        level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
         terms: uint256 = self._terms_of(task_id)
         size: uint256 = self._size_of(terms & 65535, level)
         key: uint256 = self._key(task_id, level)
@@ -1170,22 +1165,22 @@ def _finalize(task_id: uint256):
     status: Status = self._status_of(hot)
     if status == Status.REQUESTED:
         # the level's committee was never drawn and can no longer be: give the fee back
-        assert block.number > self._field(hot, H_SEED_BLOCK, 40) + SEED_HORIZON, "inference: committee not drawn yet, call draw"
+        assert block.number > self._field(hot, H_SEED_BLOCK, W_BLOCK) + SEED_HORIZON, "inference: committee not drawn yet, call draw"
         self._close(task_id, hot, empty(bytes32), False, 0)
         return
     if status == Status.PROVISIONAL:
-        assert block.number > self._field(hot, H_FINAL_BLOCK, 40), "inference: challenge window still open"
-        self._close(task_id, hot, self._value_at(task_id, self._field(hot, H_RESULT, 16)), True, 0)
+        assert block.number > self._field(hot, H_FINAL_BLOCK, W_BLOCK), "inference: challenge window still open"
+        self._close(task_id, hot, self._value_at(task_id, self._field(hot, H_RESULT, W_RESULT)), True, 0)
         return
     assert status == Status.DRAWN, "inference: task is not open"
-    level: uint256 = self._field(hot, H_LEVEL, 8)
+    level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     terms: uint256 = self._terms_of(task_id)
     size: uint256 = self._size_of(terms & 65535, level)
     lv: Level = self._level(task_id, level, size)
     assert lv.reveals == size or block.number > lv.deadline + self._window(terms, T_REVEAL_WINDOW), "inference: too early to finalize"
     top: uint256 = 0
     center: uint256 = 0
-    top, center = self._center(task_id, level, lv, self._field(hot, H_TOLERANCE, 8))
+    top, center = self._center(task_id, level, lv, self._field(hot, H_TOLERANCE, W_TOLERANCE))
     quorum: uint256 = self._level_quorum(task_id, level)
     if top >= quorum and top == lv.reveals:
         self._settle(task_id, hot, level, center, top)
@@ -1221,11 +1216,11 @@ def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 
 @internal
 def _settle(task_id: uint256, hot: uint256, level: uint256, center: uint256, top: uint256):
-    h: uint256 = self._put(hot, H_RESULT, 16, (level << 8) | center) | H_HAS_RESULT
+    h: uint256 = self._put(hot, H_RESULT, W_RESULT, (level << 8) | center) | H_HAS_RESULT
     value: bytes32 = self._values[self._key(task_id, level) + center]
     if self.challenge_window > 0 and h & H_CHALLENGED == 0 and level + 1 < self._max_levels(task_id):
         deadline: uint256 = block.number + self.challenge_window
-        self._hot[task_id] = self._put(self._with_status(h, Status.PROVISIONAL), H_FINAL_BLOCK, 40, deadline)
+        self._hot[task_id] = self._put(self._with_status(h, Status.PROVISIONAL), H_FINAL_BLOCK, W_BLOCK, deadline)
         log TaskProvisional(task_id=task_id, result=value, challenge_deadline=deadline)
     else:
         self._close(task_id, h, value, True, top)
@@ -1237,13 +1232,13 @@ def challenge(task_id: uint256):
                The bond comes back if the final result differs, else it pays the committee."""
     hot: uint256 = self._hot[task_id]
     assert self._status_of(hot) == Status.PROVISIONAL, "inference: task has no provisional result"
-    assert msg.sender == convert(convert(self._payer[task_id] & (2**160 - 1), uint160), address), "inference: only the requester may challenge"
-    assert block.number <= self._field(hot, H_FINAL_BLOCK, 40), "inference: challenge window closed"
-    level: uint256 = self._field(hot, H_LEVEL, 8)
+    assert self._requester_ids[msg.sender] == self._field(hot, H_REQUESTER, W_REQUESTER), "inference: only the requester may challenge"
+    assert block.number <= self._field(hot, H_FINAL_BLOCK, W_BLOCK), "inference: challenge window closed"
+    level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     assert self._can_escalate(task_id, hot, level), "inference: no level left to escalate to"
     bond: uint256 = self.challenge_bond
     assert extcall self.token.transferFrom(msg.sender, self, bond), "inference: bond transfer failed"
-    self._challenges[task_id] = Challenge(challenger=msg.sender, bond=bond, challenged=self._value_at(task_id, self._field(hot, H_RESULT, 16)))
+    self._challenges[task_id] = Challenge(challenger=msg.sender, bond=bond, challenged=self._value_at(task_id, self._field(hot, H_RESULT, W_RESULT)))
     log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=bond)
     self._escalate(task_id, hot | H_CHALLENGED, level)
 
@@ -1258,12 +1253,11 @@ def _slash(task_id: uint256, member: address, reason: String[64]):
 @internal
 def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: uint256):
     """Pay agreeing members of every level, slash dissenters and no-shows, release the members."""
-    payer: uint256 = self._payer[task_id]
-    requester: address = convert(convert(payer & (2**160 - 1), uint160), address)
-    fee: uint256 = payer >> 160
+    requester: address = self._requesters[self._field(hot, H_REQUESTER, W_REQUESTER)]
+    fee: uint256 = hot >> H_FEE
     prepaid: bool = hot & H_PREPAID != 0
-    near: bool = self._field(hot, H_MODE, 8) == convert(NEAR, uint256)
-    tolerance: uint256 = self._field(hot, H_TOLERANCE, 8)
+    near: bool = self._field(hot, H_MODE, W_MODE) == convert(NEAR, uint256)
+    tolerance: uint256 = self._field(hot, H_TOLERANCE, W_TOLERANCE)
     # every member of every drawn level: 0 = no reveal, 1 = revealed, 2 = revealed a value agreeing with `final`
     indices: DynArray[uint256, MAX_MEMBERS] = []
     states: DynArray[uint256, MAX_MEMBERS] = []
@@ -1286,7 +1280,7 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
                 states.append(1)
     members: DynArray[address, MAX_MEMBERS] = []
     if len(indices) > 0:
-        members = staticcall self.registry.nodes_at(indices)
+        members = extcall self.registry.close_seats(indices)          # the members' tasks close here
     pot: uint256 = fee
     bond_back: uint256 = 0
     challenger: address = empty(address)
@@ -1311,8 +1305,6 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
                 winners.append(m)
             else:
                 self._slash(task_id, m, "inference: dissent from the final result")
-    if len(members) > 0:
-        extcall self.registry.tasks_closed(members)
     if self.emission.address != empty(address) and len(winners) > 0:
         # settled work earns epoch rewards; a failing Emission never blocks settlement
         ok: bool = raw_call(
@@ -1322,7 +1314,7 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
         )
     if bond_back > 0:
         assert extcall self.token.transfer(challenger, bond_back), "inference: bond transfer failed"
-    h: uint256 = self._put(hot, H_FINAL_BLOCK, 40, block.number)
+    h: uint256 = self._put(hot, H_FINAL_BLOCK, W_BLOCK, block.number)
     if settled:
         self._hot[task_id] = self._with_status(h, Status.SETTLED)
         self._pay_back(requester, pot - share * agreeing, prepaid)
@@ -1409,6 +1401,6 @@ def reveals(task_id: uint256, member: address) -> (bytes32, bytes32):
             blob hash); exact: (result, result). Empty before its reveal.
     """
     value: bytes32 = self._revealed(task_id, member)
-    if value == empty(bytes32) or self._field(self._hot[task_id], H_MODE, 8) == convert(EXACT, uint256):
+    if value == empty(bytes32) or self._field(self._hot[task_id], H_MODE, W_MODE) == convert(EXACT, uint256):
         return value, value
     return value, self._blobs[task_id][member]

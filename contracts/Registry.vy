@@ -562,21 +562,36 @@ def sample(model_id: bytes32, seed: bytes32, k: uint256) -> DynArray[address, MA
 @view
 def sample_excluding(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[address, MAX_COMMITTEE]:
     """@notice `sample`, never drawing a node in `exclude` (earlier levels' members of an escalated task)."""
-    return self._addresses(self._sample(model_id, seed, k, exclude))
+    indices: DynArray[uint256, MAX_EXCLUDED] = []
+    for node: address in exclude:
+        indices.append(self.nodes[node].index)
+    return self._addresses(self._sample(model_id, seed, k, indices))
 
 
 @external
-@view
-def sample_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[uint256, MAX_COMMITTEE]:
+def open_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[uint256, MAX_COMMITTEE]:
     """
-    @notice `sample_excluding` with nodes named by index: the same draw, each member returned
-            as its index | address << 16 (the caller stores indices and logs addresses), never
-            drawing a node whose index is in `exclude`.
+    @notice For an authorized protocol: `sample_excluding` with nodes named by index (`exclude`:
+            indices of earlier levels' members), each member returned as index | address << 16,
+            and a task opened on each (`task_opened`).
     """
-    excluded: DynArray[address, MAX_EXCLUDED] = []
-    for i: uint256 in exclude:
-        excluded.append(self.node_at[i])
-    return self._sample(model_id, seed, k, excluded)
+    assert self.authorized[msg.sender], "registry: caller may not open tasks"
+    out: DynArray[uint256, MAX_COMMITTEE] = self._sample(model_id, seed, k, exclude)
+    for seat: uint256 in out:
+        self.nodes[convert(convert(seat >> 16, uint160), address)].pending += 1
+    return out
+
+
+@external
+def close_seats(indices: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[address, MAX_EXCLUDED]:
+    """@notice For an authorized protocol: `task_closed` for the nodes at `indices`; returns their addresses."""
+    assert self.authorized[msg.sender], "registry: caller may not close tasks"
+    out: DynArray[address, MAX_EXCLUDED] = []
+    for i: uint256 in indices:
+        node: address = self.node_at[i]
+        self.nodes[node].pending -= 1
+        out.append(node)
+    return out
 
 
 @internal
@@ -590,38 +605,28 @@ def _addresses(seats: DynArray[uint256, MAX_COMMITTEE]) -> DynArray[address, MAX
 
 @internal
 @view
-def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[address, MAX_EXCLUDED]) -> DynArray[uint256, MAX_COMMITTEE]:
+def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[uint256, MAX_COMMITTEE]:
     """
     @dev Excluded nodes' intervals are placed first, exactly as if they had been drawn.
          Ticket i: r = keccak256(abi_encode(seed, i)) mod (free stake). Walk the intervals
          already taken in ascending order of their start, adding each one's stake when r
-         lies at or past that start, then descend the Fenwick tree.
+         lies at or past that start, then descend the Fenwick tree. An interval is kept as
+         start << 128 | stake (starts are distinct, so the packed words sort by start).
+         Returns each member as index | address << 16. One loop places the excluded
+         intervals (steps < len(exclude)), then draws: the frame stays small, which keeps
+         the memory an external call pays for small.
     """
     assert k <= MAX_COMMITTEE, "registry: committee too large"
-    assert self.model_nodes[model_id] >= k + self._excluded_active(model_id, exclude), "registry: not enough active nodes for the committee"
-    total: uint256 = self.model_stake[model_id]
-    starts: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []    # ascending
-    weights: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []
-    drawn: uint256 = 0
-    start: uint256 = 0
-    j: uint256 = 0
-    for node: address in exclude:
-        n: Node = self.nodes[node]
-        if n.active and model_id in self._models_of[node]:
-            start = self._prefix(model_id, n.index - 1)
-            starts.append(start)
-            weights.append(n.stake)
-            j = len(starts) - 1
-            for _s: uint256 in range(MAX_EXCLUDED):
-                if j == 0 or starts[j - 1] <= start:
-                    break
-                starts[j] = starts[j - 1]
-                weights[j] = weights[j - 1]
-                j -= 1
-            starts[j] = start
-            weights[j] = n.stake
-            drawn += n.stake
     out: DynArray[uint256, MAX_COMMITTEE] = []
+    taken: DynArray[uint256, MAX_EXCLUDED + MAX_COMMITTEE] = []    # ascending
+    drawn: uint256 = 0
+    excluded: uint256 = 0
+    for index: uint256 in exclude:
+        node: address = self.node_at[index]
+        if self.nodes[node].active and model_id in self._models_of[node]:
+            excluded += 1
+    assert self.model_nodes[model_id] >= k + excluded, "registry: not enough active nodes for the committee"
+    total: uint256 = self.model_stake[model_id]
     # the descent starts at the largest power of two <= node_count: positions past the last
     # registered node hold no stake, so the levels above it would only be read and skipped
     top: uint256 = MAX_NODES
@@ -630,43 +635,51 @@ def _sample(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[addr
         if top <= count:
             break
         top //= 2
-    for i: uint256 in range(k, bound=MAX_COMMITTEE):
-        r: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % (total - drawn)
-        for q: uint256 in range(len(starts), bound=MAX_EXCLUDED + MAX_COMMITTEE):
-            if r < starts[q]:
-                break
-            r += weights[q]
-        # descend: find the smallest index whose prefix sum exceeds r
-        pos: uint256 = 0
-        rest: uint256 = r
-        step: uint256 = top
-        for _: uint256 in range(TREE_LEVELS):
-            if step == 0:
-                break
-            nxt: uint256 = pos + step
-            if nxt <= count:
-                below: uint256 = self._tree[model_id][nxt]
-                if below <= rest:
-                    pos = nxt
-                    rest -= below
-            step //= 2
-        node: address = self.node_at[pos + 1]
-        weight: uint256 = self.nodes[node].stake
-        # insert (start, weight) keeping `starts` ascending, after equal starts (in place)
-        start = r - rest
-        starts.append(start)
-        weights.append(weight)
-        j = len(starts) - 1
+    n_ex: uint256 = len(exclude)
+    for step_i: uint256 in range(MAX_EXCLUDED + MAX_COMMITTEE):
+        if step_i >= n_ex + k:
+            break
+        interval: uint256 = 0
+        if step_i < n_ex:
+            index: uint256 = exclude[step_i]
+            node: address = self.node_at[index]
+            n: Node = self.nodes[node]
+            if not (n.active and model_id in self._models_of[node]):
+                continue
+            interval = (self._prefix(model_id, index - 1) << 128) | n.stake
+        else:
+            r: uint256 = convert(keccak256(abi_encode(seed, step_i - n_ex)), uint256) % (total - drawn)
+            for t: uint256 in taken:
+                if r < t >> 128:
+                    break
+                r += t & (2**128 - 1)
+            # descend: find the smallest index whose prefix sum exceeds r
+            pos: uint256 = 0
+            rest: uint256 = r
+            step: uint256 = top
+            for _: uint256 in range(TREE_LEVELS):
+                if step == 0:
+                    break
+                nxt: uint256 = pos + step
+                if nxt <= count:
+                    below: uint256 = self._tree[model_id][nxt]
+                    if below <= rest:
+                        pos = nxt
+                        rest -= below
+                step //= 2
+            node: address = self.node_at[pos + 1]
+            interval = ((r - rest) << 128) | self.nodes[node].stake
+            out.append(pos + 1 | convert(convert(node, uint160), uint256) << 16)
+        # insert the interval keeping `taken` ascending (in place)
+        drawn += interval & (2**128 - 1)
+        taken.append(interval)
+        j: uint256 = len(taken) - 1
         for _s: uint256 in range(MAX_EXCLUDED + MAX_COMMITTEE):
-            if j == 0 or starts[j - 1] <= start:
+            if j == 0 or taken[j - 1] <= interval:
                 break
-            starts[j] = starts[j - 1]
-            weights[j] = weights[j - 1]
+            taken[j] = taken[j - 1]
             j -= 1
-        starts[j] = start
-        weights[j] = weight
-        drawn += weight
-        out.append(pos + 1 | convert(convert(node, uint160), uint256) << 16)
+        taken[j] = interval
     return out
 
 

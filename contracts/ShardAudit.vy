@@ -64,11 +64,9 @@ struct Shard:
 struct Task:                     # Inference.tasks(); `status` is its Status flag as a number
     requester: address
     model_id: bytes32
-    input_hash: bytes32
     fee: uint256
     request_block: uint256
     status: uint256
-    seed: bytes32
     commit_deadline: uint256
     reveal_deadline: uint256
     commits: uint256

@@ -16,9 +16,15 @@ def committee_of(inference, task_id: int) -> list:
 
 
 def key_of(inference, task_id: int, member) -> int:
-    """The seat key `member` commits and reveals under: the task id tagged with its level."""
+    """The seat key `member` commits and reveals under: the task id tagged with its level and
+    its position in that level's draw (a non-member gets level 0, position 0)."""
     level = inference.seat(task_id, member)[0]
-    return seat_key(task_id, max(level - 1, 0))
+    if level == 0:
+        return seat_key(task_id)
+    k = inference.task_terms(task_id)[0]
+    members = list(inference.members(task_id))
+    start = sum(level_size(k, lv) for lv in range(level - 1))
+    return seat_key(task_id, level - 1, members[start:start + level_size(k, level - 1)].index(member))
 
 
 def tally_of(inference, task_id: int, result: bytes) -> int:

@@ -175,8 +175,8 @@ def test_task_seed_and_commitment_match_the_contract(staffed, wait, history, res
         travel_past(inference.tasks(task_id).commit_deadline)
         wrong_salt = bytes([salt[0] ^ 1]) + salt[1:]
         with boa.reverts("inference: reveal does not match the commitment"):
-            inference.reveal_many([key_of(inference, task_id, member)], [result], [wrong_salt], [0], [], sender=member)
-        inference.reveal_many([key_of(inference, task_id, member)], [result], [salt], [0], [], sender=member)
+            inference.reveal_many([key_of(inference, task_id, member)], [result], [], [wrong_salt], [0], [], sender=member)
+        inference.reveal_many([key_of(inference, task_id, member)], [result], [], [salt], [0], [], sender=member)
         assert inference.reveals(task_id, member)[0] == result
 
 
@@ -211,7 +211,7 @@ def test_decide_matches_finalize(staffed, plays, order, fee):
             travel_past(inference.tasks(task_id).commit_deadline)
         reveals = [(members[i], plays[i]) for i in order if isinstance(plays[i], bytes)]
         for m, result in reveals:
-            inference.reveal_many([key_of(inference, task_id, m)], [result], [salt_of(m)], [0], [], sender=m)
+            inference.reveal_many([key_of(inference, task_id, m)], [result], [], [salt_of(m)], [0], [], sender=m)
         if len(reveals) < COMMITTEE:
             travel_past(inference.tasks(task_id).reveal_deadline)
 

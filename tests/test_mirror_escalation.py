@@ -150,9 +150,9 @@ def play_level(chain, inference, task_id: int, mode: int, plan: list, order: lis
         if not isinstance(b, bytes):
             continue
         if mode == NEAR:
-            inference.reveal_near_many([key_of(inference, task_id, m)], [b], [blob_of(b, m)], [salt_of(m)], [0], [], sender=m)
+            inference.reveal_many([key_of(inference, task_id, m)], [b], [blob_of(b, m)], [salt_of(m)], [0], [], sender=m)
         else:
-            inference.reveal_many([key_of(inference, task_id, m)], [b], [salt_of(m)], [0], [], sender=m)
+            inference.reveal_many([key_of(inference, task_id, m)], [b], [], [salt_of(m)], [0], [], sender=m)
         revealed.append(b)
         mirror, t = tally(revealed, mode, TOL), inference.tasks(task_id)
         assert (t.top_result, t.top_count, t.reveals) == (mirror.center, mirror.center_count, len(revealed))

@@ -173,14 +173,13 @@ class World(Holders):
                                    [commitment(task_id, result, str(member), salt_of(member))], sender=member)
 
     def reveal(self, task_id: int, member, result: bytes) -> None:
-        self.inference.reveal_many([self.key(task_id, member)], [result], [salt_of(member)], [0], [], sender=member)
+        self.inference.reveal_many([self.key(task_id, member)], [result], [], [salt_of(member)], [0], [], sender=member)
 
     def commit_near(self, task_id: int, member, fingerprint: bytes, blob_hash: bytes) -> None:
         self.commit(task_id, member, near_result(fingerprint, blob_hash))
 
     def reveal_near(self, task_id: int, member, fingerprint: bytes, blob_hash: bytes) -> None:
-        self.inference.reveal_near_many([self.key(task_id, member)], [fingerprint], [blob_hash], [salt_of(member)],
-                                        [0], [], sender=member)
+        self.inference.reveal_many([self.key(task_id, member)], [fingerprint], [blob_hash], [salt_of(member)], [0], [], sender=member)
 
     def task(self, task_id: int):
         return self.inference.tasks(task_id)

@@ -15,7 +15,7 @@ from contract_world import (
     keccak, near_result, node_stake, salt_of,
 )
 from brainnet.protocol import commitment
-from brainnet.protocol.commitment import batch_leaf, reveal_path, seat_key
+from brainnet.protocol.commitment import batch_leaf, merkle_root, reveal_path
 
 
 def open_tasks(world: World, n: int) -> list[tuple[int, list]]:
@@ -34,24 +34,30 @@ def duties(tasks) -> dict:
     return out
 
 
-def tree(ids, commitments) -> list[bytes]:
-    """Leaves of a level-0 commit batch: each commitment bound to its seat key."""
-    return [batch_leaf(seat_key(t), c) for t, c in zip(ids, commitments)]
+def keys(world: World, member, ids) -> list[int]:
+    """`member`'s seat keys for the tasks `ids` (task id, level and its position in the draw)."""
+    return [key_of(world.inference, t, member) for t in ids]
+
+
+def tree(keys_, commitments) -> list[bytes]:
+    """Leaves of a commit batch: each commitment bound to its seat key."""
+    return [batch_leaf(k, c) for k, c in zip(keys_, commitments)]
 
 
 def commit_batch(world: World, member, ids, value=A) -> list[bytes]:
     leaves = [commitment(t, value, str(member), salt_of(member)) for t in ids]
-    world.inference.commit_many(ids, leaves, sender=member)
+    world.inference.commit_many(keys(world, member, ids), leaves, sender=member)
     return leaves
 
 
 def reveal_batch(world: World, member, ids, leaves, value=A):
+    ks = keys(world, member, ids)
     paths, proofs = [], []
     for i in range(len(ids)):
-        path, proof = reveal_path(tree(ids, leaves), i)
+        path, proof = reveal_path(tree(ks, leaves), i)
         paths.append(path)
         proofs.extend(proof)
-    world.inference.reveal_many(ids, [value] * len(ids), [salt_of(member)] * len(ids), paths, proofs, sender=member)
+    world.inference.reveal_many(ks, [value] * len(ids), [], [salt_of(member)] * len(ids), paths, proofs, sender=member)
 
 
 # ------------------------------------------------------------------ draw_many
@@ -88,8 +94,8 @@ def test_empty_batches_revert(world, inference):
     for call in (lambda: inference.draw_many([], sender=world.owner),
                  lambda: inference.finalize_many([], sender=world.owner),
                  lambda: inference.commit_many([], [], sender=member),
-                 lambda: inference.reveal_many([], [], [], [], [], sender=member),
-                 lambda: inference.reveal_near_many([], [], [], [], [], [], sender=member)):
+                 lambda: inference.reveal_many([], [], [], [], [], [], sender=member),
+                 lambda: inference.reveal_many([], [], [], [], [], [], sender=member)):
         with boa.reverts("inference: empty batch"):
             call()
 
@@ -100,8 +106,10 @@ def test_commit_many_stores_one_root_and_logs_every_task(world, inference):
     tasks = open_tasks(world, 4)
     member, ids = max(duties(tasks).items(), key=lambda kv: len(kv[1]))
     leaves = commit_batch(world, member, ids)
-    logs = events(inference, "Committed")
-    assert [(e.task_id, e.member, e.commitment) for e in logs] == [(t, member, c) for t, c in zip(ids, leaves)]
+    (log,) = events(inference, "CommitBatch")
+    ks = keys(world, member, ids)
+    assert (log.member, list(log.keys), list(log.commitments)) == (member, ks, leaves)
+    assert log.root == merkle_root(tree(ks, leaves))
     for t in ids:
         assert inference.seat(t, member)[1]
         assert inference.tasks(t).commits == 1
@@ -156,27 +164,28 @@ def test_reveal_many_revert_paths(world, inference):
     if len(ids) < 2:
         pytest.skip("the seed gave this member one task only")
     salts = [salt_of(member)] * len(ids)
+    ids = keys(world, member, ids)                          # from here on, the member's seat keys
     good = [reveal_path(tree(ids, leaves), i) for i in range(len(ids))]
     paths = [p for p, _ in good]
     proofs = [w for _, pr in good for w in pr]
     with boa.reverts("inference: reveal does not match the commitment"):
-        inference.reveal_many(ids, [B] * len(ids), salts, paths, proofs, sender=member)
+        inference.reveal_many(ids, [B] * len(ids), [], salts, paths, proofs, sender=member)
     with boa.reverts("inference: reveal does not match the commitment"):      # proof of another leaf
-        inference.reveal_many(ids[:1], [A], salts[:1], [paths[1]], good[1][1], sender=member)
+        inference.reveal_many(ids[:1], [A], [], salts[:1], [paths[1]], good[1][1], sender=member)
     depth = paths[0] >> 8
     with boa.reverts("inference: reveal does not match the commitment"):      # leaf index past the tree
-        inference.reveal_many(ids[:1], [A], salts[:1], [(1 << depth) + (depth << 8)], good[0][1], sender=member)
+        inference.reveal_many(ids[:1], [A], [], salts[:1], [(1 << depth) + (depth << 8)], good[0][1], sender=member)
     with boa.reverts("inference: proof words missing"):
-        inference.reveal_many(ids, [A] * len(ids), salts, paths, proofs[:-1], sender=member)
+        inference.reveal_many(ids, [A] * len(ids), [], salts, paths, proofs[:-1], sender=member)
     with boa.reverts("inference: unused proof words"):
-        inference.reveal_many(ids, [A] * len(ids), salts, paths, proofs + [A], sender=member)
+        inference.reveal_many(ids, [A] * len(ids), [], salts, paths, proofs + [A], sender=member)
     with boa.reverts("inference: batch arrays differ in length"):
-        inference.reveal_many(ids, [A] * len(ids), salts, paths[:-1], proofs, sender=member)
+        inference.reveal_many(ids, [A] * len(ids), [], salts, paths[:-1], proofs, sender=member)
     with boa.reverts("inference: reveal does not match the commitment"):      # single reveal has no proof
-        inference.reveal_many([ids[0]], [A], [salt_of(member)], [0], [], sender=member)
-    inference.reveal_many(ids, [A] * len(ids), salts, paths, proofs, sender=member)
+        inference.reveal_many([ids[0]], [A], [], [salt_of(member)], [0], [], sender=member)
+    inference.reveal_many(ids, [A] * len(ids), [], salts, paths, proofs, sender=member)
     with boa.reverts("inference: already revealed"):
-        inference.reveal_many(ids[:1], [A], salts[:1], paths[:1], good[0][1], sender=member)
+        inference.reveal_many(ids[:1], [A], [], salts[:1], paths[:1], good[0][1], sender=member)
 
 
 def test_reveal_many_of_single_commits_needs_no_proof(world, inference):
@@ -184,7 +193,7 @@ def test_reveal_many_of_single_commits_needs_no_proof(world, inference):
     for m in members:
         world.commit(t, m, A)
     for m in members:
-        inference.reveal_many([key_of(inference, t, m)], [A], [salt_of(m)], [0], [], sender=m)
+        inference.reveal_many([key_of(inference, t, m)], [A], [], [salt_of(m)], [0], [], sender=m)
     inference.finalize_many([t], sender=world.owner)
     assert inference.tasks(t).status == SETTLED
 
@@ -200,9 +209,9 @@ def test_finalize_many_skips_tasks_not_ready(world, inference):
     assert inference.tasks(t0).status == SETTLED and inference.tasks(t1).status == DRAWN
 
 
-def test_fee_above_96_bits_reverts(world, inference):
-    with boa.reverts("inference: fee above 2**96 - 1"):
-        world.request(fee=2**96)
+def test_fee_above_79_bits_reverts(world, inference):
+    with boa.reverts("inference: fee above 2**79 - 1"):
+        world.request(fee=2**79)
 
 
 def test_registry_index_of(world, registry):
@@ -225,9 +234,10 @@ def test_reveal_near_many(deployers):
     for m, mine in plan.items():
         blob = keccak(b"blob" + bytes.fromhex(str(m)[2:]))
         leaves = [commitment(t, near_result(fp, blob), str(m), salt_of(m)) for t in mine]
-        w.inference.commit_many(mine, leaves, sender=m)
+        w.inference.commit_many(keys(w, m, mine), leaves, sender=m)
         plan[m] = (mine, leaves, blob)
     for m, (mine, leaves, blob) in plan.items():
+        ts, mine = mine, keys(w, m, mine)
         paths, proofs = [], []
         for i in range(len(mine)):
             p, pr = reveal_path(tree(mine, leaves), i)
@@ -235,9 +245,9 @@ def test_reveal_near_many(deployers):
             proofs.extend(pr)
         n = len(mine)
         with boa.reverts("inference: batch arrays differ in length"):
-            w.inference.reveal_near_many(mine, [fp] * n, [blob] * (n + 1), [salt_of(m)] * n, paths, proofs, sender=m)
-        w.inference.reveal_near_many(mine, [fp] * n, [blob] * n, [salt_of(m)] * n, paths, proofs, sender=m)
-        assert all(w.inference.reveals(t, m)[1] == blob for t in mine)
+            w.inference.reveal_many(mine, [fp] * n, [blob] * (n + 1), [salt_of(m)] * n, paths, proofs, sender=m)
+        w.inference.reveal_many(mine, [fp] * n, [blob] * n, [salt_of(m)] * n, paths, proofs, sender=m)
+        assert all(w.inference.reveals(t, m)[1] == blob for t in ts)
     assert w.inference.finalize_many(ids, sender=w.owner) == 3
     assert all(w.inference.tasks(t).status == SETTLED and w.inference.tasks(t).result == fp for t in ids)
 
@@ -266,7 +276,7 @@ def _play(world: World, ids, members_of, plan, batched: bool) -> tuple:
     if batched:
         leaves = {m: [commitment(t, v, str(m), salt_of(m)) for t, v, _ in rows] for m, rows in mine.items()}
         for m, rows in mine.items():
-            inf.commit_many([t for t, _, _ in rows], leaves[m], sender=m)
+            inf.commit_many(keys(world, m, [t for t, _, _ in rows]), leaves[m], sender=m)
     else:
         for m, rows in mine.items():
             for t, v, _ in rows:
@@ -279,11 +289,11 @@ def _play(world: World, ids, members_of, plan, batched: bool) -> tuple:
         if batched:
             paths, proofs = [], []
             for i, _, _ in keep:
-                p, pr = reveal_path(tree([t for t, _, _ in mine[m]], leaves[m]), i)
+                p, pr = reveal_path(tree(keys(world, m, [t for t, _, _ in mine[m]]), leaves[m]), i)
                 paths.append(p)
                 proofs.extend(pr)
-            inf.reveal_many([t for _, t, _ in keep], [v for _, _, v in keep], [salt_of(m)] * len(keep),
-                            paths, proofs, sender=m)
+            inf.reveal_many(keys(world, m, [t for _, t, _ in keep]), [v for _, _, v in keep], [],
+                            [salt_of(m)] * len(keep), paths, proofs, sender=m)
         else:
             for _, t, v in keep:
                 world.reveal(t, m, v)

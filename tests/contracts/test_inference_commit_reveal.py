@@ -20,8 +20,8 @@ def test_commit_records_the_commitment(world, inference):
     task_id, members = world.open_task()
     c = commitment(task_id, A, str(members[0]), salt_of(members[0]))
     inference.commit_many([key_of(inference, task_id, members[0])], [c], sender=members[0])
-    (log,) = events(inference, "Committed")
-    assert (log.task_id, log.member, log.commitment) == (task_id, members[0], c)
+    (log,) = events(inference, "CommitBatch")
+    assert (log.member, list(log.keys), list(log.commitments)) == (members[0], [key_of(inference, task_id, members[0])], [c])
     assert inference.seat(task_id, members[0]) == (1, True, False)
     assert inference.tasks(task_id).commits == 1
 
@@ -83,8 +83,9 @@ def test_reveal_records_and_tallies(world, inference):
     for m in members:
         world.commit(task_id, m, A if m != members[2] else B)
     world.reveal(task_id, members[2], B)                 # all committed: reveal opens at once
-    (log,) = events(inference, "Revealed")
-    assert (log.task_id, log.member, log.result) == (task_id, members[2], B)
+    (log,) = events(inference, "RevealBatch")
+    assert (log.member, list(log.keys), list(log.results), list(log.blob_hashes)) == (
+        members[2], [key_of(inference, task_id, members[2])], [B], [])
     assert inference.reveals(task_id, members[2])[0] == B
     assert inference.seat(task_id, members[2])[2]
     assert (inference.tasks(task_id).top_result, inference.tasks(task_id).top_count) == (B, 1)
@@ -133,7 +134,7 @@ def test_reveal_that_does_not_match_reverts(world, inference):
     with boa.reverts("inference: reveal does not match the commitment"):
         world.reveal(task_id, m, B)                                          # another result
     with boa.reverts("inference: reveal does not match the commitment"):
-        inference.reveal_many([key_of(inference, task_id, m)], [A], [salt_of(members[1])], [0], [], sender=m)          # another salt
+        inference.reveal_many([key_of(inference, task_id, m)], [A], [], [salt_of(members[1])], [0], [], sender=m)          # another salt
     assert not inference.seat(task_id, m)[2]
 
 
@@ -147,7 +148,7 @@ def test_copied_commitment_does_not_open_for_the_copier(world, inference):
     world.past_commit_deadline(task_id)
     world.reveal(task_id, honest, A)
     with boa.reverts("inference: reveal does not match the commitment"):
-        inference.reveal_many([key_of(inference, task_id, copier)], [A], [salt_of(honest)], [0], [], sender=copier)
+        inference.reveal_many([key_of(inference, task_id, copier)], [A], [], [salt_of(honest)], [0], [], sender=copier)
 
 
 def test_reveal_binds_the_task_id(world, inference):

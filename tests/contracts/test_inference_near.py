@@ -129,15 +129,15 @@ def test_reveal_and_reveal_near_do_not_mix(nw):
     blob = blob_of(BASE, members[0])
     nw.commit_near(near_task, members[0], BASE, blob)
     nw.past_commit_deadline(near_task)
-    with boa.reverts("inference: near models reveal with reveal_near"):
-        inference.reveal_many([key_of(inference, near_task, members[0])], [near_result(BASE, blob)], [salt_of(members[0])], [0], [], sender=members[0])
+    with boa.reverts("inference: near models reveal with blob hashes"):
+        inference.reveal_many([key_of(inference, near_task, members[0])], [near_result(BASE, blob)], [], [salt_of(members[0])], [0], [], sender=members[0])
     nw.reveal_near(near_task, members[0], BASE, blob)
 
     exact_task = nw.request(model=MODEL)
     members = nw.draw(exact_task)
     nw.commit(exact_task, members[0], BASE)
     nw.past_commit_deadline(exact_task)
-    with boa.reverts("inference: exact models reveal with reveal"):
+    with boa.reverts("inference: exact models reveal without blob hashes"):
         nw.reveal_near(exact_task, members[0], BASE, b"\0" * 32)
     nw.reveal(exact_task, members[0], BASE)
 
@@ -155,10 +155,11 @@ def test_reveal_near_checks_the_commitment_and_records_both_hashes(nw):
     with boa.reverts("inference: reveal does not match the commitment"):
         nw.reveal_near(task_id, m, flip(BASE, [0]), blob)
     with boa.reverts("inference: reveal does not match the commitment"):   # the exact-mode commitment
-        inference.reveal_near_many([key_of(inference, task_id, m)], [BASE], [blob], [keccak(b"wrong salt")], [0], [], sender=m)
+        inference.reveal_many([key_of(inference, task_id, m)], [BASE], [blob], [keccak(b"wrong salt")], [0], [], sender=m)
     nw.reveal_near(task_id, m, BASE, blob)
-    (log,) = [e for e in inference.get_logs() if type(e).__name__ == "Revealed"]
-    assert (log.task_id, log.member, log.result, log.blob_hash) == (task_id, m, BASE, blob)
+    (log,) = [e for e in inference.get_logs() if type(e).__name__ == "RevealBatch"]
+    assert (log.member, list(log.keys), list(log.results), list(log.blob_hashes)) == (
+        m, [key_of(inference, task_id, m)], [BASE], [blob])
     assert inference.reveals(task_id, m)[0] == BASE
     assert inference.reveals(task_id, m)[1] == blob
     assert inference.seat(task_id, m)[2]

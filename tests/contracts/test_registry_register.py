@@ -16,7 +16,7 @@ def test_register_stakes_and_activates(world, registry, token):
         node, count_before + 1, 2 * MIN_STAKE, "http://n.test:7070", keccak(b"pk"), [MODEL, OTHER_MODEL])
     n = registry.nodes(node)
     assert (n.index, n.stake, n.endpoint, n.pubkey) == (count_before + 1, 2 * MIN_STAKE, "http://n.test:7070", keccak(b"pk"))
-    assert (n.active, n.jailed, n.unbond_at, n.slashes, n.pending) == (True, False, 0, 0, 0)
+    assert (n.active, n.jailed, n.unbond_at, n.slashes, n.pending) == (True, False, 0, 0, 1)   # pending: 1 + open tasks
     assert registry.node_count() == count_before + 1
     assert registry.node_at(count_before + 1) == node
     assert registry.stake_of(node) == 2 * MIN_STAKE

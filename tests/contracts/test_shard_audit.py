@@ -100,6 +100,7 @@ def test_report_opens_a_near_audit_task_on_the_hops_input(aw):
     rec = record()
     before = aw.token.balanceOf(aw.reporter)
     audit_id = report(aw, rec, rec.sign(SIGNER))
+    (requested,) = named(aw.audit, "TaskRequested")       # Inference's event, a child call of the report
     (ev,) = named(aw.audit, "HopReported")
     assert (ev.audit_id, ev.node, ev.reporter, ev.start, ev.end, ev.digest) == \
         (audit_id, SIGNER.address, aw.reporter, 4, 8, rec.digest())
@@ -107,7 +108,8 @@ def test_report_opens_a_near_audit_task_on_the_hops_input(aw):
     assert (a.node, a.fingerprint, a.bond, a.fee, a.status) == (SIGNER.address, FP, BOND, AUDIT_FEE, 1)
     t = aw.inference.tasks(a.task_id)
     bundle = hashlib.sha256(audit_bundle(rec.request_hash, rec.reply_hash)).digest()
-    assert (t.model_id, t.input_hash, t.fee, t.tolerance) == (AUDIT_MODEL, bundle, AUDIT_FEE, TOL)
+    assert (t.model_id, t.fee, t.tolerance) == (AUDIT_MODEL, AUDIT_FEE, TOL)
+    assert (requested.task_id, requested.input_hash) == (a.task_id, bundle)
     assert aw.audit.audit_of_task(a.task_id) == audit_id and aw.audit.reported(rec.digest()) == audit_id
     assert aw.token.balanceOf(aw.reporter) == before - BOND - AUDIT_FEE
     assert aw.token.balanceOf(aw.audit.address) == BOND

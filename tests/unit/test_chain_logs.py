@@ -38,7 +38,7 @@ def test_same_events_as_web3(logs_and_contracts):
         assert [type(v) for v in ev.args.values()] == [type(v) for v in args.values()], name
         names.add(name)
     # the run covered the protocol's events, not just transfers
-    assert {"TaskRequested", "CommitteeDrawn", "Committed", "Revealed", "TaskSettled", "MemberSlashed"} <= names
+    assert {"TaskRequested", "CommitteeDrawn", "CommitBatch", "RevealBatch", "TaskSettled", "MemberSlashed"} <= names
 
 
 def test_unknown_logs_are_skipped(logs_and_contracts):

@@ -45,7 +45,7 @@ from brainnet.chain import TOKEN, Contracts, DeployParams, deploy, open_backend
 from brainnet.chain.backends import Backend
 from brainnet.chain.contracts import Actor
 from brainnet.bench import gas_rounds
-from brainnet.protocol.commitment import abi_encode, batch_leaf, commitment, keccak, near_result, reveal_path, seat_key
+from brainnet.protocol.commitment import abi_encode, commitment, keccak, near_result, seat_key, task_of
 
 CHAINS = ("embedded", "anvil")
 NODE_ETH = 10 * 10**18
@@ -69,7 +69,7 @@ BRAIN_REFERENCE = {
 }
 
 BATCHED_WHAT = ("{n} tasks in flight: one deposit of all fees + requests paid from it (one tx each) + draw_many (chunks of 16) + per member one "
-                "commit_many (Merkle root) and one reveal_many (with proofs) for all its tasks + finalize_many "
+                "commit_many (Merkle root) and one reveal_many of that whole batch (no proofs) + finalize_many "
                 "(chunks of 16); gas of all these txs / tasks settled")
 GOAL_K11 = 500_000
 
@@ -149,13 +149,14 @@ def _level(d: Deployed, s: Samples, task_id: int, members: list[str], draw_op: s
         salt = keccak(abi_encode(task_id, level, i) + b"brainnet.bench.gas/salt")
         blob = keccak(b"blob" + value)
         committed = commitment(task_id, near_result(value, blob) if near else value, m, salt)
-        gas["commit"] += s.add("commit", a.commit(task_id, committed, level).gas_used)
-        plan.append((a, value, blob, salt))
-    for a, value, blob, salt in plan:
+        key = seat_key(task_id, level, i)
+        gas["commit"] += s.add("commit", a.commit(key, committed).gas_used)
+        plan.append((a, value, blob, salt, key))
+    for a, value, blob, salt, key in plan:
         if near:
-            gas["reveal"] += s.add("reveal_near", a.reveal_near(task_id, value, blob, salt, level).gas_used)
+            gas["reveal"] += s.add("reveal_near", a.reveal_near(key, value, blob, salt).gas_used)
         else:
-            gas["reveal"] += s.add("reveal", a.reveal(task_id, value, salt, level).gas_used)
+            gas["reveal"] += s.add("reveal", a.reveal(key, value, salt).gas_used)
     return gas
 
 
@@ -237,35 +238,32 @@ def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False
         drawn = [e.args for e in d.c.decode(r.logs) if e.name == "CommitteeDrawn"]
         assert len(drawn) == len(group), f"draw_many drew {len(drawn)} of {len(group)}"
         for ev in drawn:
-            for m in ev["members"]:
-                duties.setdefault(m, []).append(ev["task_id"])
+            for position, m in enumerate(ev["members"]):
+                duties.setdefault(m, []).append(seat_key(ev["task_id"], 0, position))
     plans = {}
-    for m, ids in duties.items():
+    for m, seats in duties.items():
         rows = []
-        for tid in ids:
+        for seat in seats:
+            tid = task_of(seat)
             value = keccak(abi_encode(tid) + b"brainnet.bench.gas/result")
             salt = keccak(abi_encode(tid, 0) + m.encode() + b"brainnet.bench.gas/salt")
             blob = keccak(b"blob" + value)
-            rows.append((tid, value, blob, salt, commitment(tid, near_result(value, blob) if near else value, m, salt)))
+            rows.append((seat, value, blob, salt, commitment(tid, near_result(value, blob) if near else value, m, salt)))
         plans[m] = rows
         r = d.nodes[m].commit_many([x[0] for x in rows], [x[4] for x in rows])
         parts["commit"] += s.add("commit_many", r.gas_used)
         s.per_op.setdefault("commit_batch_per_task", []).append(r.gas_used // len(rows))
         s.per_op.setdefault("batch_size", []).append(len(rows))
     for m, rows in plans.items():
-        ids = [x[0] for x in rows]
-        leaves = [batch_leaf(seat_key(x[0]), x[4]) for x in rows]
-        paths, proofs = [], []
-        for i in range(len(rows)):
-            path, proof = reveal_path(leaves, i)
-            paths.append(path)
-            proofs.extend(proof)
+        # each member reveals its whole commit batch at once: no Merkle proofs (the contract
+        # rebuilds the root from the revealed leaves), as a node does when its batch is due together
+        keys = [x[0] for x in rows]
         if near:
-            r = d.nodes[m].reveal_near_many(ids, [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows],
-                                            paths, proofs)
+            r = d.nodes[m].reveal_many(keys, [x[1] for x in rows], [x[3] for x in rows],
+                                       blob_hashes=[x[2] for x in rows])
             op = "reveal_near"
         else:
-            r = d.nodes[m].reveal_many(ids, [x[1] for x in rows], [x[3] for x in rows], paths, proofs)
+            r = d.nodes[m].reveal_many(keys, [x[1] for x in rows], [x[3] for x in rows])
             op = "reveal"
         parts["reveal"] += s.add(f"{op}_many", r.gas_used)
         s.per_op.setdefault(f"{op}_batch_per_task", []).append(r.gas_used // len(rows))

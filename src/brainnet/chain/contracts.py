@@ -18,7 +18,7 @@ from brainnet.chain.deploy import Deployment
 from brainnet.chain.logs import Event, LogDecoder
 from brainnet.chain.signer import Receipt, Signer
 from brainnet.errors import ConfigError
-from brainnet.protocol.commitment import seat_key
+from brainnet.protocol.commitment import task_of
 from brainnet.protocol.escalation import level_size
 
 
@@ -152,12 +152,6 @@ class EventDecoder:
         raise ConfigError(f"transaction {receipt.tx_hash} logged no {name}; wrong contract address?")
 
 
-def _keys(task_ids: list[int], levels: list[int] | None) -> list[int]:
-    if levels is not None and len(levels) != len(task_ids):
-        raise ValueError(f"{len(levels)} levels for {len(task_ids)} task ids")
-    return [seat_key(t, levels[i] if levels else 0) for i, t in enumerate(task_ids)]
-
-
 class Contracts(EventDecoder):
     def __init__(self, backend: Backend, deployment: Deployment):
         self.backend = backend
@@ -257,10 +251,15 @@ class Contracts(EventDecoder):
         return bytes(self.inference.functions.reveals(task_id, member).call()[1])
 
     def commitments(self, task_id: int, from_block: int, to_block: int) -> dict[str, bytes]:
-        """Each member's commitment to the task, from the Committed events of those blocks (the
+        """Each member's commitment to the task, from the CommitBatch events of those blocks (the
         contract keeps only Merkle roots of commitments, not the commitments themselves)."""
-        return {ev.args["member"]: bytes(ev.args["commitment"]) for ev in self.events(from_block, to_block)
-                if ev.name == "Committed" and ev.args["task_id"] == task_id}
+        out = {}
+        for ev in self.events(from_block, to_block):
+            if ev.name == "CommitBatch":
+                for key, value in zip(ev.args["keys"], ev.args["commitments"]):
+                    if task_of(key) == task_id:
+                        out[ev.args["member"]] = bytes(value)
+        return out
 
     def node(self, address: str) -> NodeView:
         return NodeView(address, *self.registry.functions.nodes(address).call())
@@ -390,46 +389,34 @@ class Actor:
     def draw(self, task_id: int) -> Receipt:
         return self._send(self.c.inference.functions.draw(task_id), "draw", MAX_TX_GAS)
 
-    # commit and reveal name the member's level through the seat key (protocol.commitment.seat_key)
-    # (a single commit or reveal is a batch of one: root = leaf, no proof)
-    def commit(self, task_id: int, commitment: bytes, level: int = 0) -> Receipt:
-        return self._send(self.c.inference.functions.commit_many([seat_key(task_id, level)], [commitment]), "commit",
-                          500_000)
+    # commit and reveal name the member's seat by its seat key (protocol.commitment.seat_key);
+    # a single commit or reveal is a batch of one (root = leaf, no proof)
+    def commit(self, key: int, commitment: bytes) -> Receipt:
+        return self.commit_many([key], [commitment])
 
-    def reveal(self, task_id: int, result: bytes, salt: bytes, level: int = 0) -> Receipt:
-        return self._send(self.c.inference.functions.reveal_many([seat_key(task_id, level)], [result], [salt], [0], []),
-                          "reveal", 600_000)
+    def reveal(self, key: int, result: bytes, salt: bytes) -> Receipt:
+        return self.reveal_many([key], [result], [salt], [], [])
 
-    def reveal_near(self, task_id: int, fingerprint: bytes, blob_hash: bytes, salt: bytes, level: int = 0) -> Receipt:
-        return self._send(self.c.inference.functions.reveal_near_many([seat_key(task_id, level)], [fingerprint],
-                                                                      [blob_hash], [salt], [0], []),
-                          "reveal_near", 2_000_000)
+    def reveal_near(self, key: int, fingerprint: bytes, blob_hash: bytes, salt: bytes) -> Receipt:
+        return self.reveal_many([key], [fingerprint], [salt], [], [], blob_hashes=[blob_hash])
 
     # batched: one transaction for many tasks (Inference.MAX_BATCH = 64 at most)
     def draw_many(self, task_ids: list[int]) -> Receipt:
         return self._send(self.c.inference.functions.draw_many(task_ids), "draw_many", MAX_TX_GAS)
 
-    def commit_many(self, task_ids: list[int], commitments: list[bytes], levels: list[int] | None = None) -> Receipt:
-        """Leaves of the batch: `batch_leaf(seat_key(task_ids[i], levels[i]), commitments[i])`."""
-        return self._send(self.c.inference.functions.commit_many(_keys(task_ids, levels), commitments), "commit_many",
-                          min(MAX_TX_GAS, 100_000 + 150_000 * len(task_ids)))
+    def commit_many(self, keys: list[int], commitments: list[bytes]) -> Receipt:
+        """Leaves of the batch: `batch_leaf(keys[i], commitments[i])`."""
+        return self._send(self.c.inference.functions.commit_many(keys, commitments), "commit_many",
+                          min(MAX_TX_GAS, 100_000 + 150_000 * len(keys)))
 
-    def reveal_many(self, task_ids: list[int], results: list[bytes], salts: list[bytes],
+    def reveal_many(self, keys: list[int], results: list[bytes], salts: list[bytes],
                     paths: list[int] | None = None, proofs: list[bytes] | None = None,
-                    levels: list[int] | None = None) -> Receipt:
-        """paths/proofs: see `brainnet.protocol.commitment.reveal_path` (default: single commits)."""
-        paths = paths if paths is not None else [0] * len(task_ids)
-        return self._send(self.c.inference.functions.reveal_many(_keys(task_ids, levels), results, salts, paths,
-                                                                 proofs or []),
-                          "reveal_many", min(MAX_TX_GAS, 100_000 + 250_000 * len(task_ids)))
-
-    def reveal_near_many(self, task_ids: list[int], fingerprints: list[bytes], blob_hashes: list[bytes],
-                         salts: list[bytes], paths: list[int] | None = None,
-                         proofs: list[bytes] | None = None, levels: list[int] | None = None) -> Receipt:
-        paths = paths if paths is not None else [0] * len(task_ids)
-        return self._send(self.c.inference.functions.reveal_near_many(_keys(task_ids, levels), fingerprints,
-                                                                      blob_hashes, salts, paths, proofs or []),
-                          "reveal_near_many", MAX_TX_GAS)
+                    blob_hashes: list[bytes] | None = None) -> Receipt:
+        """paths/proofs: see `brainnet.protocol.commitment.reveal_path`; both empty (the default):
+        `keys` are one whole commit batch in commit order. Near models: `blob_hashes`."""
+        return self._send(self.c.inference.functions.reveal_many(keys, results, blob_hashes or [], salts,
+                                                                 paths or [], proofs or []),
+                          "reveal_many", min(MAX_TX_GAS, 100_000 + (500_000 if blob_hashes else 250_000) * len(keys)))
 
     def deposit(self, amount: int) -> Receipt:
         """Prepay request fees into `claimable` (requests then draw from it; `claim` returns the rest)."""

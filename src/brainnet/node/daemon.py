@@ -29,7 +29,7 @@ sha256(output)) and reveal both (`reveal_near`).
 
 Batching (`batch=True`, the default; `brainnet node start --no-batch` turns it off): each
 `step()` collects what is due across all tasks and sends one `draw_many`, one `commit_many`,
-one `reveal_many` (and `reveal_near_many`) and one `finalize_many`, in chunks that fit the
+one `reveal_many` and one `finalize_many`, in chunks that fit the
 per-transaction gas cap (sized by each task's own committee, read from the chain: a vote that
 changes K reshapes only later tasks). Journal entries are still written before the batch is sent. If a
 batch reverts (a window closed for one of its tasks), its tasks are retried one by one.
@@ -54,7 +54,7 @@ from brainnet.node.blobs import BlobStore
 from brainnet.node.fetch import fetch_blob
 from brainnet.node.journal import Journal
 from brainnet.protocol import commitment, keccak, near_result, result_hash
-from brainnet.protocol.commitment import abi_encode, batch_leaf, reveal_path, seat_key
+from brainnet.protocol.commitment import abi_encode, batch_leaf, reveal_path, seat_key, task_of
 
 log = logging.getLogger("brainnet.node")
 
@@ -158,7 +158,7 @@ class NodeDaemon:
         self.tasks: dict[int, TrackedTask] = {}
         # this node's commitments per commit transaction, in log order: the leaves of that
         # batch's Merkle tree, rebuilt from the chain's events (so it survives a restart)
-        self._leaves: dict[str, list[tuple[int, int, bytes]]] = {}
+        self._leaves: dict[str, tuple[list[int], list[bytes]]] = {}   # commit tx -> (seat keys, leaves)
         self._gave_up: set[int] = set()
         # members' endpoints (set at registration): read once, then kept up to date by events
         self._endpoints: dict[str, str] = {}
@@ -243,6 +243,9 @@ class NodeDaemon:
             if a["model_id"] in self.runtimes and a["task_id"] not in self.tasks:
                 self.tasks[a["task_id"]] = TrackedTask(a["task_id"], a["model_id"], a["input_hash"], a["input_uri"], a["seed_block"])
             return
+        if ev.name in ("CommitBatch", "RevealBatch"):
+            self._on_batch(ev)
+            return
         task = self.tasks.get(a.get("task_id")) if "task_id" in a else None
         if task is None:
             return
@@ -252,18 +255,6 @@ class NodeDaemon:
             task.was_member = task.was_member or task.member
             task.commit_deadline, task.reveal_deadline = a["commit_deadline"], a["reveal_deadline"]
             task.commits = task.reveals = 0
-        elif ev.name == "Committed":
-            task.commits += 1
-            if a["member"] == self.address:
-                rows = self._leaves.setdefault(ev.tx_hash, [])
-                if all(r[0] != ev.log_index for r in rows):
-                    # the batch's Merkle leaf binds the seat key (task id and this node's level)
-                    leaf = batch_leaf(seat_key(task.task_id, task.level), bytes(a["commitment"]))
-                    rows.append((ev.log_index, task.task_id, leaf))
-                    rows.sort()
-                task.commit_tx = ev.tx_hash
-        elif ev.name == "Revealed":
-            task.reveals += 1
         elif ev.name == "TaskEscalated":
             task.level, task.seed_block = a["level"], a["seed_block"]
             task.members, task.member = None, False
@@ -378,7 +369,7 @@ class NodeDaemon:
         if self._pending is not None:
             self._pending.commits.append((task, value, entry))
             return 0
-        receipt = self.actor.commit(task.task_id, value, task.level)
+        receipt = self.actor.commit(self._key(task), value)
         self.journal.mark_committed(task.task_id, receipt.tx_hash)
         self.stats.committed += 1
         return self._send(receipt)
@@ -489,7 +480,7 @@ class NodeDaemon:
                     if self.c.has_committed(t.task_id, self.address):    # an earlier batch made it
                         self.journal.mark_committed(t.task_id, "recovered")
                         return 0
-                    receipt = self.actor.commit(t.task_id, value, t.level)
+                    receipt = self.actor.commit(self._key(t), value)
                     self.journal.mark_committed(t.task_id, receipt.tx_hash)
                     self.stats.committed += 1
                     return self._send(receipt)
@@ -503,10 +494,31 @@ class NodeDaemon:
                 self.journal.mark_committed(t.task_id, receipt.tx_hash)
             self.stats.committed += len(rows)
             return self._send(receipt)
-        return self._batch("commit_many", lambda: self.pipe.commit_many([t.task_id for t, _, _ in rows],
-                                                                       [v for _, v, _ in rows],
-                                                                       [t.level for t, _, _ in rows]),
+        return self._batch("commit_many", lambda: self.pipe.commit_many([self._key(t) for t, _, _ in rows],
+                                                                       [v for _, v, _ in rows]),
                            committed, one_by_one)
+
+    def _on_batch(self, ev) -> None:
+        """A member's commit or reveal batch: count it on each task it names; keep the leaves
+        of this node's own commit batches (their Merkle proofs open the reveals)."""
+        a = ev.args
+        keys = list(a["keys"])
+        for key in keys:
+            task = self.tasks.get(task_of(key))
+            if task is None or task.level != key >> 248:
+                continue
+            if ev.name == "CommitBatch":
+                task.commits += 1
+                if a["member"] == self.address:
+                    task.commit_tx = ev.tx_hash
+            else:
+                task.reveals += 1
+        if ev.name == "CommitBatch" and a["member"] == self.address:
+            self._leaves[ev.tx_hash] = (keys, [batch_leaf(k, bytes(c)) for k, c in zip(keys, a["commitments"])])
+
+    def _key(self, task: TrackedTask) -> int:
+        """This node's seat key for the task's current level (its position in the level's draw)."""
+        return seat_key(task.task_id, task.level, (task.members or []).index(self.address))
 
     def _forget_leaves(self, tx_hash: str | None) -> None:
         """Drop a commit batch's leaves once none of its tasks is open any more."""
@@ -515,27 +527,31 @@ class NodeDaemon:
 
     def _proof(self, task: TrackedTask) -> tuple[int, list[bytes]]:
         """(path, proof) of this node's commitment for `task` in its commit batch's Merkle tree."""
-        rows = self._leaves.get(task.commit_tx or "")
-        if not rows:
-            return 0, []                      # a single commit (or unknown): the root is the leaf
-        ids = [r[1] for r in rows]
-        return reveal_path([r[2] for r in rows], ids.index(task.task_id))
+        keys, leaves = self._leaves.get(task.commit_tx or "", ([], []))
+        key = self._key(task)
+        if key not in keys:
+            return 0, []                      # unknown batch: try it as a single commit (root = leaf)
+        return reveal_path(leaves, keys.index(key))
 
     def _reveal_batch(self, rows: list[tuple[TrackedTask, object]], actor=None):
-        """Reveal `rows` in one transaction (a receipt; with `actor=self.pipe`, a PendingTx)."""
+        """Reveal `rows` in one transaction (a receipt; with `actor=self.pipe`, a PendingTx). When
+        the rows are exactly one commit batch, in its order, no proofs are sent: the contract
+        rebuilds the batch's root from the revealed leaves."""
         actor = actor or self.actor
-        ids = [t.task_id for t, _ in rows]
+        keys = [self._key(t) for t, _ in rows]
+        batch = self._leaves.get(rows[0][0].commit_tx or "", ([], []))[0]
         paths, proofs = [], []
-        for t, _ in rows:
-            path, proof = self._proof(t)
-            paths.append(path)
-            proofs.extend(proof)
+        if keys != batch:
+            for t, _ in rows:
+                path, proof = self._proof(t)
+                paths.append(path)
+                proofs.extend(proof)
+        salts = [e.salt for _, e in rows]
         if self._is_near(rows[0][0]):
             fps = [self._fingerprint(t, e.canonical) for t, e in rows]
-            return actor.reveal_near_many(ids, fps, [result_hash(e.canonical) for _, e in rows],
-                                          [e.salt for _, e in rows], paths, proofs, [t.level for t, _ in rows])
-        return actor.reveal_many(ids, [e.result for _, e in rows], [e.salt for _, e in rows], paths, proofs,
-                                 [t.level for t, _ in rows])
+            return actor.reveal_many(keys, fps, salts, paths, proofs,
+                                     blob_hashes=[result_hash(e.canonical) for _, e in rows])
+        return actor.reveal_many(keys, [e.result for _, e in rows], salts, paths, proofs)
 
     def _send_reveals(self, rows: list[tuple[TrackedTask, object]]) -> Callable[[], int]:
         def one_by_one() -> int:
@@ -580,13 +596,8 @@ class NodeDaemon:
     def _reveal(self, task: TrackedTask, entry) -> Receipt:
         if self.behaviour is Behaviour.LAZY:      # copy someone's reveal: it cannot match our commitment
             seen = [r for m in task.members if (r := self.c.revealed_result(task.task_id, m)) is not None]
-            return self.actor.reveal(task.task_id, seen[0] if seen else entry.result, os.urandom(32), task.level)
-        if self._proof(task)[1]:                  # committed in a batch: reveal with its Merkle proof
-            return self._reveal_batch([(task, entry)])
-        if self._is_near(task):
-            return self.actor.reveal_near(task.task_id, self._fingerprint(task, entry.canonical),
-                                          result_hash(entry.canonical), entry.salt, task.level)
-        return self.actor.reveal(task.task_id, entry.result, entry.salt, task.level)
+            return self.actor.reveal(self._key(task), seen[0] if seen else entry.result, os.urandom(32))
+        return self._reveal_batch([(task, entry)])
 
     def _blob(self, sha: str, task: TrackedTask) -> bytes:
         """A blob by sha256 hex: from this node's store, else fetched from the task's sources and kept."""
@@ -628,8 +639,7 @@ class NodeDaemon:
         """Commit to nothing in particular; the later copy of others' reveals cannot match it."""
         fake = os.urandom(32)
         self.journal.record_result(task.task_id, fake, os.urandom(32), b"")
-        receipt = self.actor.commit(task.task_id, commitment(task.task_id, fake, self.address, os.urandom(32)),
-                                    task.level)
+        receipt = self.actor.commit(self._key(task), commitment(task.task_id, fake, self.address, os.urandom(32)))
         self.journal.mark_committed(task.task_id, receipt.tx_hash)
         self.stats.committed += 1
         return self._send(receipt)

@@ -4,8 +4,8 @@ Every 32-byte value the chain stores is computed here and only here:
 - `result_hash`: sha256 of a model output's canonical bytes (what members vote on);
 - `commitment`: keccak256(abi.encode(task_id, result, member, salt)), as `Inference.reveal` checks;
 - `near_result`: keccak256(abi.encode(fingerprint, blob_hash)), the committed value of a `near` model;
-- `seat_key`: task_id | level << 248, the id members commit and reveal under (it names the
-  committee level, so the contract reads only the member's seat word);
+- `seat_key`: task_id | position << 240 | level << 248, the id members commit and reveal under
+  (it names the member's seat, so the contract reads only that seat's word);
 - `batch_leaf`: keccak256(abi.encode(seat key, commitment)), a commitment's leaf in a batch;
 - `merkle_root` / `merkle_proof`: the root `Inference.commit_many` stores for a batch of
   leaves, and the proof (siblings, leaf index) `Inference.reveal_many` checks;
@@ -52,13 +52,20 @@ def commitment(task_id: int, result: bytes, member: str, salt: bytes) -> bytes:
 
 
 LEVEL_TAG = 248
+POSITION_AT = 240
 
 
-def seat_key(task_id: int, level: int = 0) -> int:
-    """The id a member of `level` commits and reveals for task `task_id` under."""
-    if not 0 <= level < 256 or not 0 <= task_id < 1 << LEVEL_TAG:
-        raise ValueError(f"no seat key for task {task_id} level {level}")
-    return task_id | level << LEVEL_TAG
+def seat_key(task_id: int, level: int = 0, position: int = 0) -> int:
+    """The id a member commits and reveals under: the task, the committee level it sits on and
+    its position in that level's draw order (`CommitteeDrawn.members`)."""
+    if not 0 <= level < 256 or not 0 <= position < 128 or not 0 <= task_id < 1 << POSITION_AT:
+        raise ValueError(f"no seat key for task {task_id} level {level} position {position}")
+    return task_id | position << POSITION_AT | level << LEVEL_TAG
+
+
+def task_of(key: int) -> int:
+    """The task id inside a seat key."""
+    return key & ((1 << POSITION_AT) - 1)
 
 
 def batch_leaf(key: int, commitment_: bytes) -> bytes:

@@ -96,28 +96,23 @@ def deploy_params(cfg: SimConfig, stakes: list[int], window: int):
 
 
 # calls are encoded here (checked against web3's encoder once per run): draw, finalize and
-# challenge take one static argument; a commit or reveal is a batch of one (single-element
-# arrays, then an empty proof array)
+# challenge take one static argument; a commit or reveal is a batch of one
 SIGNATURES = {
     "draw": "draw(uint256)",
     "finalize": "finalize(uint256)",
     "challenge": "challenge(uint256)",
     "commit": "commit_many(uint256[],bytes32[])",
-    "reveal": "reveal_many(uint256[],bytes32[],bytes32[],uint256[],bytes32[])",
-    "reveal_near": "reveal_near_many(uint256[],bytes32[],bytes32[],bytes32[],uint256[],bytes32[])",
+    "reveal": "reveal_many(uint256[],bytes32[],bytes32[],bytes32[],uint256[],bytes32[])",
 }
-EMPTY_TAIL = {"commit": 0, "reveal": 2, "reveal_near": 2}   # trailing arrays: paths [0] ... proofs []
 SELECTORS = {name: keccak(sig.encode())[:4] for name, sig in SIGNATURES.items()}
 
 
-def encode_call(name: str, *args: int | bytes) -> bytes:
-    """Calldata of an Inference call: static arguments as they are; for commit and reveal
-    (batches of one) each argument becomes a one-element array, then paths [0] and proofs []."""
-    if name not in EMPTY_TAIL:
+def encode_call(name: str, *args: int | bytes | list) -> bytes:
+    """Calldata of an Inference call: static arguments as they are, lists as dynamic arrays."""
+    if not any(isinstance(a, list) for a in args):
         return SELECTORS[name] + abi_encode(*args)
-    arrays = [[a] for a in args] + ([[0], []] if EMPTY_TAIL[name] else [])
-    heads, tails, offset = [], b"", 32 * len(arrays)
-    for arr in arrays:
+    heads, tails, offset = [], b"", 32 * len(args)
+    for arr in args:
         heads.append(offset + len(tails))
         tails += abi_encode(len(arr), *arr)
     return SELECTORS[name] + abi_encode(*heads) + tails
@@ -238,11 +233,11 @@ class ChainRunner:
     def _check_encoding(self) -> None:
         f = self.c.inference.functions
         word = keccak(b"x")
-        for name, call in (("draw", f.draw(7)), ("finalize", f.finalize(7)), ("challenge", f.challenge(7)),
-                           ("commit", f.commit_many([7], [word])),
-                           ("reveal", f.reveal_many([7], [word], [word], [0], [])),
-                           ("reveal_near", f.reveal_near_many([7], [word], [word], [word], [0], []))):
-            args = (7,) + (word,) * (len(call.args) - 1 - EMPTY_TAIL.get(name, 0))
+        for name, call, args in (("draw", f.draw(7), (7,)), ("finalize", f.finalize(7), (7,)),
+                                 ("challenge", f.challenge(7), (7,)),
+                                 ("commit", f.commit_many([7], [word]), ([7], [word])),
+                                 ("reveal", f.reveal_many([7], [word], [word], [word], [], []),
+                                  ([7], [word], [word], [word], [], []))):
             if bytes.fromhex(call._encode_transaction_data()[2:]) != encode_call(name, *args):
                 raise ConfigError(f"Inference.{name} changed its signature; update chain_runner.SIGNATURES")
 
@@ -371,7 +366,7 @@ class ChainRunner:
             size = len(members)
 
             # commits: every member that acts, all in flight at once
-            plan = []            # (signer, value to reveal, blob, salt), in draw order
+            plan = []            # (signer, value to reveal, blob, salt, seat key), in draw order
             pending = []
             for m in members:
                 s = signers[m - 1]
@@ -380,22 +375,22 @@ class ChainRunner:
                     continue                  # offline: never answers; late: wakes up after the commit window
                 value = revealed_value(cfg, task_id, m, net.malicious[m - 1], truth)
                 salt = keccak(abi_encode(cfg.seed, task_id, level, m) + b"brainnet.sim/salt")
+                key = seat_key(task_id, level, members.index(m))
                 if behaviour == "lazy" or value is None:
                     # lazy: commits to nothing in particular, so a copied reveal could never open it
                     committed = keccak(abi_encode(cfg.seed, task_id, level, m) + b"brainnet.sim/lazy")
                 else:
                     blob = keccak(b"brainnet.sim/blob" + value)
                     committed = commitment(task_id, near_result(value, blob) if near else value, s.address, salt)
-                    plan.append((s, value, blob, salt))
-                pending.append(self._call(s, "commit", seat_key(task_id, level), committed, gas=200_000))
+                    plan.append((s, value, blob, salt, key))
+                pending.append(self._call(s, "commit", [key], [committed], gas=200_000))
             gas += sum(x.gas_used for x in self._block(pending))
             if len(pending) < size:
                 self._mine_to(drawn.args["commit_deadline"])
             # reveals, in draw order
-            key = seat_key(task_id, level)
-            pending = [self._call(s, "reveal_near", key, value, blob, salt, gas=2_000_000) if near
-                       else self._call(s, "reveal", key, value, salt, gas=400_000)
-                       for s, value, blob, salt in plan]
+            pending = [self._call(s, "reveal", [key], [value], [blob] if near else [], [salt], [], [],
+                                  gas=2_000_000 if near else 400_000)
+                       for s, value, blob, salt, key in plan]
             receipts = self._block(pending)
             gas += sum(x.gas_used for x in receipts)
             order = [(x.block, x.index) for x in receipts]
