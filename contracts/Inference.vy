@@ -21,34 +21,32 @@
      the revealed value most reveals agree with, ties to the earliest reveal; it is
      computed when the level ends, from the seats (below), not kept as a running tally.
      `brainnet.protocol.escalation` mirrors every rule.
-     Storage is laid out for gas (docs/architecture.md, "Gas"):
+     Storage is laid out for gas (docs/architecture.md, "Batching (gas)" and "Storage"):
      - a task is one word, its hot word: status, level, mode, tolerance, model slot, block
        numbers, result reference, requester id and fee (requesters get a 28-bit id on their
        first request; fees stay below 2**79, block numbers below 2**32);
      - each level of a task keeps its committee in seat words, 11 seats per word after a
-       40-bit header (word 0's header: the level's commit deadline; bit 249: near mode).
-       A seat is the member's Registry index - 1 (10 bits), a committed bit and the index
-       + 1 of the value it revealed (8 bits; 0 = no reveal). Commit and reveal touch only
-       the member's seat word, so one storage write per (member, task) and phase;
+       40-bit header (word 0's header: commit deadline, commits so far, near flag; its top
+       7 bits: values stored). A seat is the member's Registry index - 1 (10 bits), a
+       committed bit and the index + 1 of the value it revealed (8 bits; 0 = no reveal);
      - revealed values are kept once per distinct value and level (`_values`): an honest
        level stores one word;
-     - members name the level in the high byte of the task id they commit and reveal for
-       (`task_id | level << 248`, the "seat key"; a plain id is level 0), so neither phase
-       reads the hot word.
-     Batches: `draw_many`, `commit_many`, `reveal_many`, `reveal_near_many` and
-     `finalize_many` do what the single calls do for up to MAX_BATCH tasks in one
-     transaction (the base cost and the warm Registry slots are shared). `draw_many` and
-     `finalize_many` skip tasks that are not ready (another node may have been first);
-     `commit_many` and the reveals check every entry as the single call does.
-     Commitments are Merkle roots: `commit_many` hashes leaf_i = keccak(seat key_i,
-     commitment_i) into one root and stores it once per (member, batch); binding the seat
-     key into the leaf means a root can only prove commitments to the tasks it was
-     committed for. A reveal carries its Merkle proof (`reveal_many`); a single `commit`
-     is a batch of one (root = leaf, empty proof). Leaves are padded to a power of two
-     with zero words; a node hashes keccak(left, right).
-     Fees: a requester may `deposit` tokens once and have each `request` draw its fee from
-     the deposit (no token transfer per task); refunds and leftovers go back to it. Without
-     a deposit large enough, `request` pulls the fee with transferFrom as before.
+     - members name their seat by its seat key, `task_id | position << 240 | level << 248`
+       (position in the level's draw order), so commit and reveal read and write only that
+       seat's word, once per (member, task) and phase.
+     Batches: `draw_many` and `finalize_many` act on up to MAX_BATCH tasks and skip those
+     that are not ready (another node may have been first); `commit_many` and `reveal_many`
+     check every entry and revert the whole batch on a bad one (a single commit or reveal
+     is a batch of one). Commitments are Merkle roots: `commit_many` hashes leaf_i =
+     keccak(seat key_i, commitment_i) into one root, stored once per (member, batch), and
+     logs one CommitBatch; binding the seat key means a root can only open commitments to
+     the seats it was committed for. `reveal_many` checks each reveal with its leaf index
+     and proof, or, with `paths` and `proofs` empty, takes the entries as one whole batch in
+     commit order and rebuilds its root; it logs one RevealBatch. Leaves are padded to a
+     power of two with zero words; a node hashes keccak(left, right).
+     Fees: a requester may `deposit` tokens into its `claimable` balance and have each
+     `request` draw its fee from it (no token transfer per task); refunds and leftovers go
+     back to it. Without enough there, `request` pulls the fee with transferFrom.
      Parameters change only through `set_param`, called by `governance` (the deployer
      until it hands governance to the Governance contract). A task keeps the committee
      size, quorum, level count and windows it was requested under: each change of those
@@ -213,12 +211,12 @@ event CommitteeDrawn:
 event CommitBatch:              # one per commit_many: the seat keys and commitments, in leaf order
     member: indexed(address)
     root: bytes32
-    keys: DynArray[uint256, MAX_BATCH]
+    seats: DynArray[uint256, MAX_BATCH]
     commitments: DynArray[bytes32, MAX_BATCH]
 
-event RevealBatch:              # one per reveal_many / reveal_near_many
+event RevealBatch:              # one per reveal_many
     member: indexed(address)
-    keys: DynArray[uint256, MAX_BATCH]
+    seats: DynArray[uint256, MAX_BATCH]
     results: DynArray[bytes32, MAX_BATCH]          # near: the fingerprints
     blob_hashes: DynArray[bytes32, MAX_BATCH]      # near: sha256 of each output blob; exact: empty
 
@@ -985,7 +983,7 @@ def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32
     me: uint256 = self._my_index()
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         self._commit(task_ids[i], values[i], me)
-    log CommitBatch(member=msg.sender, root=root, keys=task_ids, commitments=values)
+    log CommitBatch(member=msg.sender, root=root, seats=task_ids, commitments=values)
 
 
 @internal
@@ -1111,7 +1109,7 @@ def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes3
             leaves.append(self._exact_leaf(task_ids[i], results[i], salts[i]))
             self._reveal(task_ids[i], results[i], empty(bytes32), me, False)
     self._check_roots(leaves, paths, proofs)
-    log RevealBatch(member=msg.sender, keys=task_ids, results=results, blob_hashes=blob_hashes)
+    log RevealBatch(member=msg.sender, seats=task_ids, results=results, blob_hashes=blob_hashes)
 
 
 # ---------------------------------------------------------------- finalize, challenge, close

@@ -108,7 +108,7 @@ def test_commit_many_stores_one_root_and_logs_every_task(world, inference):
     leaves = commit_batch(world, member, ids)
     (log,) = events(inference, "CommitBatch")
     ks = keys(world, member, ids)
-    assert (log.member, list(log.keys), list(log.commitments)) == (member, ks, leaves)
+    assert (log.member, list(log.seats), list(log.commitments)) == (member, ks, leaves)
     assert log.root == merkle_root(tree(ks, leaves))
     for t in ids:
         assert inference.seat(t, member)[1]

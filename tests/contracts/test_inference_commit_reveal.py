@@ -21,7 +21,7 @@ def test_commit_records_the_commitment(world, inference):
     c = commitment(task_id, A, str(members[0]), salt_of(members[0]))
     inference.commit_many([key_of(inference, task_id, members[0])], [c], sender=members[0])
     (log,) = events(inference, "CommitBatch")
-    assert (log.member, list(log.keys), list(log.commitments)) == (members[0], [key_of(inference, task_id, members[0])], [c])
+    assert (log.member, list(log.seats), list(log.commitments)) == (members[0], [key_of(inference, task_id, members[0])], [c])
     assert inference.seat(task_id, members[0]) == (1, True, False)
     assert inference.tasks(task_id).commits == 1
 
@@ -84,7 +84,7 @@ def test_reveal_records_and_tallies(world, inference):
         world.commit(task_id, m, A if m != members[2] else B)
     world.reveal(task_id, members[2], B)                 # all committed: reveal opens at once
     (log,) = events(inference, "RevealBatch")
-    assert (log.member, list(log.keys), list(log.results), list(log.blob_hashes)) == (
+    assert (log.member, list(log.seats), list(log.results), list(log.blob_hashes)) == (
         members[2], [key_of(inference, task_id, members[2])], [B], [])
     assert inference.reveals(task_id, members[2])[0] == B
     assert inference.seat(task_id, members[2])[2]

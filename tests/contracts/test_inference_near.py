@@ -158,7 +158,7 @@ def test_reveal_near_checks_the_commitment_and_records_both_hashes(nw):
         inference.reveal_many([key_of(inference, task_id, m)], [BASE], [blob], [keccak(b"wrong salt")], [0], [], sender=m)
     nw.reveal_near(task_id, m, BASE, blob)
     (log,) = [e for e in inference.get_logs() if type(e).__name__ == "RevealBatch"]
-    assert (log.member, list(log.keys), list(log.results), list(log.blob_hashes)) == (
+    assert (log.member, list(log.seats), list(log.results), list(log.blob_hashes)) == (
         m, [key_of(inference, task_id, m)], [BASE], [blob])
     assert inference.reveals(task_id, m)[0] == BASE
     assert inference.reveals(task_id, m)[1] == blob

@@ -72,5 +72,5 @@ def test_batches_follow_each_task_s_committee_size_after_a_vote_changes_k():
         per_tx = Counter((e.name, e.tx_hash) for e in c.events(first, c.block_number()))
         assert max(n for (name, _), n in per_tx.items() if name == "CommitteeDrawn") == 4   # K = 3 and K = 5 together
         # 3 x 5 + 3 seats on 7 nodes: some node sits on three tasks and commits them in one commit_many
-        assert max(len(e.args["keys"]) for e in c.events(first, c.block_number()) if e.name == "CommitBatch") >= 3
+        assert max(len(e.args["seats"]) for e in c.events(first, c.block_number()) if e.name == "CommitBatch") >= 3
         assert all(n.daemon.stats.errors == 0 for n in net.nodes), [n.daemon.stats.last_error for n in net.nodes]

@@ -16,10 +16,11 @@ chain and on a local anvil, in one run, side by side. Per chain, three deploymen
 
 Batched (`per_task.*.batched`): `batch_tasks` tasks in flight at once on the k5 and k11
 deployments (and near tasks on k5), settled with the batched calls: one `draw_many` per chunk
-of 16 tasks, one `commit_many` (a Merkle root) and one `reveal_many` (with proofs) per member
-for all of its tasks, `finalize_many` per chunk; requests stay one transaction per task (each
-comes from a client). The per-task figure is the gas of all those transactions over the tasks
-settled.
+of 16 tasks, one `commit_many` (a Merkle root) per member for all of its tasks and one
+`reveal_many` of that whole batch (no proofs: the contract rebuilds the root from the revealed
+leaves), `finalize_many` per chunk; requests stay one transaction per task (each comes from a
+client) and draw their fees from one prepaid deposit. The per-task figure is the gas of all
+those transactions (the deposit included) over the tasks settled.
 
 Training rounds, governance proposals and emission claims (`bench/gas_rounds.py`): a training
 deployment (5 trainers, 3 more nodes, scoring committee 3) runs `tasks` rounds through every
@@ -215,8 +216,8 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False,
              chunk: int = 16) -> None:
     """`n_tasks` tasks in flight at once, settled with the batched calls: requests (one per
-    client transaction), `draw_many` in chunks of `chunk`, every member one `commit_many` and
-    one `reveal_many` (or `reveal_near_many`) for all its tasks, `finalize_many` in chunks.
+    client transaction, fees from one deposit), `draw_many` in chunks of `chunk`, every member one
+    `commit_many` and one `reveal_many` for all its tasks, `finalize_many` in chunks.
     Records the gas of every batch and its share per task; the per-task total is the sum of
     all these transactions divided by the tasks settled."""
     model = d.near if near else d.exact
@@ -382,19 +383,20 @@ def _stats(values: list[int]) -> dict:
 
 
 OP_NOTES = {
-    "request": "Inference.request (fee transferFrom, task stored)",
-    "commit": "Inference.commit, one member",
-    "reveal": "Inference.reveal, exact mode, one member",
-    "reveal_near": "Inference.reveal_near, near mode (SimHash popcount tally), one member",
+    "request": "Inference.request (task stored in one word; fee by transferFrom, or from a deposit in the batched runs)",
+    "deposit": "Inference.deposit: a requester prepays the fees of a batched run",
+    "commit": "Inference.commit_many of one task (root = leaf), one member",
+    "reveal": "Inference.reveal_many of one task, exact mode, one member",
+    "reveal_near": "Inference.reveal_many of one task, near mode (fingerprint and blob hash), one member",
     "draw_k5": "Inference.draw, K = 5, 18 registered nodes (stake-weighted sampling from the seed block's hash)",
     "draw_k11": "Inference.draw, K = 11, 13 registered nodes",
     "draw_level1": "Inference.draw of escalation level 1 (2K+1 = 11 members, level 0's 5 excluded), 18 nodes",
     "commit_many": "Inference.commit_many: one member, all its tasks in flight (see batch_size), one Merkle root",
-    "reveal_many": "Inference.reveal_many: one member, all its tasks, each with its Merkle proof",
-    "reveal_near_many": "Inference.reveal_near_many: one member, all its near tasks, with proofs",
+    "reveal_many": "Inference.reveal_many: one member, its whole commit batch (no proofs: the root is rebuilt)",
+    "reveal_near_many": "Inference.reveal_many of near tasks: one member, its whole commit batch",
     "commit_batch_per_task": "commit_many gas / tasks in the batch (one member-task)",
     "reveal_batch_per_task": "reveal_many gas / tasks in the batch (one member-task)",
-    "reveal_near_batch_per_task": "reveal_near_many gas / tasks in the batch (one member-task)",
+    "reveal_near_batch_per_task": "reveal_many gas of near tasks / tasks in the batch (one member-task)",
     "draw_many_k5": "Inference.draw_many of 16 tasks, K = 5",
     "draw_many_k11": "Inference.draw_many of 16 tasks, K = 11",
     "draw_batch_per_task_k5": "draw_many gas / tasks drawn, K = 5",

@@ -256,7 +256,7 @@ class Contracts(EventDecoder):
         out = {}
         for ev in self.events(from_block, to_block):
             if ev.name == "CommitBatch":
-                for key, value in zip(ev.args["keys"], ev.args["commitments"]):
+                for key, value in zip(ev.args["seats"], ev.args["commitments"]):
                     if task_of(key) == task_id:
                         out[ev.args["member"]] = bytes(value)
         return out

@@ -502,7 +502,7 @@ class NodeDaemon:
         """A member's commit or reveal batch: count it on each task it names; keep the leaves
         of this node's own commit batches (their Merkle proofs open the reveals)."""
         a = ev.args
-        keys = list(a["keys"])
+        keys = list(a["seats"])
         for key in keys:
             task = self.tasks.get(task_of(key))
             if task is None or task.level != key >> 248:
