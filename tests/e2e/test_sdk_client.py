@@ -50,6 +50,19 @@ def test_allowance_is_read_once_then_tracked(net):
     assert result.task_id == subs[0].task_id and result.agreeing
 
 
+def test_a_deposit_pays_the_fees_of_later_submits(net):
+    c, client = net.contracts, net.client
+    fee = 10**18
+    client.deposit(3 * fee)
+    before = (c.balance(client.address), c.claimable(client.address))
+    subs = [client.submit(net.config.model, x, fee=fee) for x in net.runtime.sample_inputs(2, seed=7)]
+    assert c.balance(client.address) == before[0]                 # no transfer per request
+    assert c.claimable(client.address) == before[1] - 2 * fee     # the deposit paid both (nothing settles
+                                                                  # before the client pumps the network)
+    result = client.wait(subs[0], timeout_s=120)
+    assert result.task_id == subs[0].task_id and result.agreeing
+
+
 def test_a_stopped_node_is_skipped(net):
     data = b"skip the dead node" * 4
     victim = _expected(net, data)[0]
@@ -57,3 +70,4 @@ def test_a_stopped_node_is_skipped(net):
     node.server.stop()
     urls = net.client.upload(data, net.model_id)       # (last test: the node stays down)
     assert victim not in urls and len(urls) == 3
+

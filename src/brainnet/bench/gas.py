@@ -5,7 +5,7 @@ chain and on a local anvil, in one run, side by side. Per chain, three deploymen
 
 - `k5`: K = 5, Q = 3, two levels, no challenge window. Nodes register (exact + near model),
   approve, add stake; `tasks` unanimous honest exact tasks (request, draw, K commits, K
-  reveals, finalize: the per-task total at K = 5); `tasks` near tasks (reveal_near); and
+  reveals, finalize: the per-task total at K = 5); `tasks` near tasks (reveal_many with blob hashes); and
   `tasks` escalating tasks: one member of level 0 dissents, so finalize escalates, level 1
   (2K+1 = 11 members) is drawn, one of them dissents too, and the last level's finalize
   settles and slashes both dissenters. Members then claim their rewards.

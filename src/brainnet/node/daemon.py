@@ -25,11 +25,13 @@ of its model settles (a sharded member blames its route there), and `poll(daemon
 called at the end of every `step()` (it returns the transactions it sent).
 
 `exact` models commit sha256(output); `near` models commit keccak(SimHash fingerprint,
-sha256(output)) and reveal both (`reveal_near`).
+sha256(output)) and reveal both (`reveal_many` with the blob hashes). A member names its seat
+by its seat key (task id, level, position in the level's draw: `protocol.commitment.seat_key`).
 
 Batching (`batch=True`, the default; `brainnet node start --no-batch` turns it off): each
 `step()` collects what is due across all tasks and sends one `draw_many`, one `commit_many`,
-one `reveal_many` and one `finalize_many`, in chunks that fit the
+one `reveal_many` (without proofs when it reveals one whole commit batch) and one
+`finalize_many`, in chunks that fit the
 per-transaction gas cap (sized by each task's own committee, read from the chain: a vote that
 changes K reshapes only later tasks). Journal entries are still written before the batch is sent. If a
 batch reverts (a window closed for one of its tasks), its tasks are retried one by one.
