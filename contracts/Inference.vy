@@ -568,6 +568,7 @@ def _level(task_id: uint256, level: uint256, size: uint256) -> Level:
     out.deadline = head & DEADLINE_MASK
     out.near = head & WORD_NEAR != 0
     out.values = head >> VALUES_AT
+    out.commits = (head >> COMMITS_AT) & 127          # counted by every commit
     left: uint256 = size
     for w: uint256 in range(MAX_WORDS):
         if left == 0:
@@ -581,8 +582,6 @@ def _level(task_id: uint256, level: uint256, size: uint256) -> Level:
                 break
             seat: uint256 = x & SEAT_MASK
             out.seats.append(seat)
-            if seat & SEAT_COMMITTED != 0:
-                out.commits += 1
             if seat >> SEAT_VALUE != 0:
                 out.reveals += 1
             x = x >> SEAT_BITS

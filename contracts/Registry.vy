@@ -432,20 +432,8 @@ def task_closed(node: address):
     self.nodes[node].pending -= 1
 
 
-@external
-def tasks_opened(nodes: DynArray[address, MAX_EXCLUDED]):
-    """@notice `task_opened` for each of `nodes` (one call per committee instead of one per member)."""
-    assert self.authorized[msg.sender], "registry: caller may not open tasks"
-    for node: address in nodes:
-        self.nodes[node].pending += 1
 
 
-@external
-def tasks_closed(nodes: DynArray[address, MAX_EXCLUDED]):
-    """@notice `task_closed` for each of `nodes`."""
-    assert self.authorized[msg.sender], "registry: caller may not close tasks"
-    for node: address in nodes:
-        self.nodes[node].pending -= 1
 
 
 # ---------------------------------------------------------------- views
@@ -471,14 +459,6 @@ def index_of(node: address) -> uint256:
     return self.nodes[node].index
 
 
-@external
-@view
-def indices_of(nodes: DynArray[address, MAX_COMMITTEE]) -> DynArray[uint256, MAX_COMMITTEE]:
-    """@notice `index_of` of each of `nodes`."""
-    out: DynArray[uint256, MAX_COMMITTEE] = []
-    for node: address in nodes:
-        out.append(self.nodes[node].index)
-    return out
 
 
 @external
