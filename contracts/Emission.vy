@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma experimental-codegen
 """
 @title brainnet Emission
 @notice The only minter of the Token after deployment. Time is cut into epochs of
@@ -39,6 +40,13 @@ event WorkRecorded:
     kind: uint256
     nodes: DynArray[address, MAX_NODES_PER_CALL]
     units: uint256
+
+event UnitsRecorded:             # record_units: units per node
+    source: indexed(address)
+    epoch: indexed(uint256)
+    kind: uint256
+    nodes: DynArray[address, MAX_NODES_PER_CALL]
+    units: DynArray[uint256, MAX_NODES_PER_CALL]
 
 event EpochClosed:
     epoch: indexed(uint256)
@@ -145,16 +153,38 @@ def _share(epoch: uint256, node: address) -> uint256:
 
 # ---------------------------------------------------------------- work and rewards
 
+@internal
+@view
+def _work_source() -> uint256:
+    kind: uint256 = self.sources[msg.sender]
+    assert kind != 0, "emission: caller may not report work"
+    return kind
+
+
 @external
 def record_work(nodes: DynArray[address, MAX_NODES_PER_CALL], units: uint256):
     """@notice A work source reports `units` of settled work for each of `nodes` in the current epoch."""
-    kind: uint256 = self.sources[msg.sender]
-    assert kind != 0, "emission: caller may not report work"
+    kind: uint256 = self._work_source()
     epoch: uint256 = self._current_epoch()
     for node: address in nodes:
         self.work[epoch][kind][node] += units
     self.total_work[epoch][kind] += units * len(nodes)
     log WorkRecorded(source=msg.sender, epoch=epoch, kind=kind, nodes=nodes, units=units)
+
+
+@external
+def record_units(nodes: DynArray[address, MAX_NODES_PER_CALL], units: DynArray[uint256, MAX_NODES_PER_CALL]):
+    """@notice `record_work` with its own number of units for each node: Inference reports the
+               settled tasks of one `finalize_many` at once."""
+    assert len(units) == len(nodes), "emission: nodes and units differ in length"
+    kind: uint256 = self._work_source()
+    epoch: uint256 = self._current_epoch()
+    total: uint256 = 0
+    for i: uint256 in range(len(nodes), bound=MAX_NODES_PER_CALL):
+        self.work[epoch][kind][nodes[i]] += units[i]
+        total += units[i]
+    self.total_work[epoch][kind] += total
+    log UnitsRecorded(source=msg.sender, epoch=epoch, kind=kind, nodes=nodes, units=units)
 
 
 @external

@@ -27,8 +27,8 @@
        first request; fees stay below 2**79, block numbers below 2**32);
      - each level of a task keeps its committee in seat words, 11 seats per word after a
        40-bit header (word 0's header: commit deadline, commits so far, near flag; its top
-       7 bits: values stored). A seat is the member's Registry index - 1 (10 bits), a
-       committed bit and the index + 1 of the value it revealed (8 bits; 0 = no reveal);
+       7 bits: values stored). A seat is the member's Registry index (11 bits; 0 = no
+       seat), a committed bit and the index + 1 of the value it revealed (7 bits; 0 = no reveal);
      - revealed values are kept once per distinct value and level (`_values`): an honest
        level stores one word;
      - members name their seat by its seat key, `task_id | position << 240 | level << 248`
@@ -63,6 +63,7 @@ MAX_COMMITTEE: constant(uint256) = 127     # members of one level (a level store
 MAX_MEMBERS: constant(uint256) = 256       # members of all levels of a task
 MAX_LEVELS: constant(uint256) = 6
 MAX_BATCH: constant(uint256) = 64          # tasks in one batched call
+MAX_OWED: constant(uint256) = 64           # members owed at once (`_flush` pays out when more are)
 MAX_PROOF: constant(uint256) = 6           # log2(MAX_BATCH): depth of a batch's Merkle tree
 SEED_HORIZON: constant(uint256) = 256      # blocks whose hash the EVM still knows
 EXACT: constant(uint8) = 0
@@ -80,9 +81,9 @@ VALUES_AT: constant(uint256) = 249
 SEAT_BASE: constant(uint256) = 40
 SEAT_BITS: constant(uint256) = 19
 SEAT_MASK: constant(uint256) = 2**19 - 1
-SEAT_INDEX: constant(uint256) = 1023       # Registry index - 1
-SEAT_COMMITTED: constant(uint256) = 1024
-SEAT_VALUE: constant(uint256) = 11         # value index + 1 in bits 11..18
+SEAT_INDEX: constant(uint256) = 2047       # the member's Registry index (1..1024; 0 = no seat)
+SEAT_COMMITTED: constant(uint256) = 2048
+SEAT_VALUE: constant(uint256) = 12         # value index + 1 in bits 12..18 (a level stores at most 126 values)
 LEVEL_TAG: constant(uint256) = 248         # seat key = task_id | position << 240 | level << 248
 POSITION_AT: constant(uint256) = 240
 TASK_MASK: constant(uint256) = 2**240 - 1
@@ -103,7 +104,7 @@ W_BLOCK: constant(uint256) = 32
 H_RESULT: constant(uint256) = 134          # level << 8 | value index of the provisional or final result
 W_RESULT: constant(uint256) = 12
 H_PREPAID: constant(uint256) = 1 << 146    # the fee came from the requester's deposit
-H_CHALLENGED: constant(uint256) = 1 << 147 # `_challenges` holds the task's challenge
+H_CHALLENGED: constant(uint256) = 1 << 147 # `challenges` holds the task's challenge
 H_HAS_RESULT: constant(uint256) = 1 << 148 # H_RESULT is set
 H_REQUESTER: constant(uint256) = 149       # requester id (`_requesters`)
 W_REQUESTER: constant(uint256) = 28
@@ -130,11 +131,12 @@ T_REVEAL_WINDOW: constant(uint256) = 88
 TERMS_FIRST_TASK: constant(uint256) = 128
 
 interface Emission:
-    def record_work(nodes: DynArray[address, MAX_MEMBERS], units: uint256): nonpayable   # called by raw_call
+    def record_units(nodes: DynArray[address, MAX_OWED], units: DynArray[uint256, MAX_OWED]): nonpayable   # called by raw_call
 
 interface Registry:
     def open_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[uint256, MAX_MEMBERS]) -> DynArray[uint256, MAX_COMMITTEE]: nonpayable
-    def close_seats(indices: DynArray[uint256, MAX_MEMBERS]) -> DynArray[address, MAX_MEMBERS]: nonpayable
+    def close_seats(indices: DynArray[uint256, MAX_OWED], counts: DynArray[uint256, MAX_OWED]) -> DynArray[address, MAX_OWED]: nonpayable
+    def node_at(index: uint256) -> address: view
     def available(model_id: bytes32, exclude: DynArray[address, MAX_MEMBERS]) -> uint256: view
     def models(model_id: bytes32) -> (bytes32, bool, uint8, uint256): view
     def model_nodes(model_id: bytes32) -> uint256: view
@@ -154,29 +156,6 @@ flag Status:
     SETTLED
     REFUNDED
     PROVISIONAL      # settled value, open to a challenge until `challenge_deadline`
-
-struct Task:
-    requester: address
-    model_id: bytes32
-    fee: uint256
-    request_block: uint256
-    status: Status
-    commit_deadline: uint256     # of the current level
-    reveal_deadline: uint256
-    commits: uint256             # of the current level
-    reveals: uint256             # of the current level
-    top_result: bytes32          # center of the current level
-    top_count: uint256           # reveals that agree with the center
-    result: bytes32              # provisional or final value
-    final_block: uint256
-    level: uint256
-    seed_block: uint256          # block whose hash seeds the current level
-    mode: uint8
-    tolerance: uint256
-    challenge_deadline: uint256
-    challenger: address
-    bond: uint256
-    challenged: bytes32          # the provisional value the challenger disputed
 
 struct Challenge:
     challenger: address
@@ -214,11 +193,9 @@ event CommitBatch:              # one per commit_many: the seat keys and commitm
     seats: DynArray[uint256, MAX_BATCH]
     commitments: DynArray[bytes32, MAX_BATCH]
 
-event RevealBatch:              # one per reveal_many
+event RevealBatch:              # one per reveal_many: the seats revealed (the values are in `state`, the blob hashes in `blobs`)
     member: indexed(address)
     seats: DynArray[uint256, MAX_BATCH]
-    results: DynArray[bytes32, MAX_BATCH]          # near: the fingerprints
-    blob_hashes: DynArray[bytes32, MAX_BATCH]      # near: sha256 of each output blob; exact: empty
 
 event TaskEscalated:
     task_id: indexed(uint256)
@@ -283,9 +260,9 @@ task_count: public(uint256)
 _hot: HashMap[uint256, uint256]                    # task -> hot word (H_* shifts)
 _seats: HashMap[uint256, uint256]                  # task << 16 | level << 8 | word -> seat word
 _values: HashMap[uint256, bytes32]                 # task << 16 | level << 8 | value index -> value
-_blobs: HashMap[uint256, HashMap[address, bytes32]]   # near: sha256 of the revealed output blob
+blobs: public(HashMap[uint256, HashMap[address, bytes32]])   # near: sha256 of the revealed output blob
 _roots: HashMap[address, HashMap[bytes32, bool]]   # member -> Merkle root it committed
-_challenges: HashMap[uint256, Challenge]
+challenges: public(HashMap[uint256, Challenge])
 model_count: public(uint256)
 _model_ids: HashMap[uint256, bytes32]              # model slot -> model id
 _model_info: HashMap[bytes32, uint256]             # model id -> slot | mode << 16 | tolerance << 24 (0: not seen yet)
@@ -293,6 +270,10 @@ requester_count: public(uint256)
 _requester_ids: HashMap[address, uint256]          # requester -> its id in the hot words (0: none yet)
 _requesters: HashMap[uint256, address]             # id -> requester
 claimable: public(HashMap[address, uint256])       # earnings, deposits and refunds of prepaid fees
+# what this transaction's finalizes owe each member, paid out once per call by `_flush`:
+# Registry index -> earned << 32 | work units << 16 | seats to close
+_owed: transient(HashMap[uint256, uint256])
+_owed_list: transient(DynArray[uint256, MAX_OWED])           # the indices with an `_owed` entry
 
 
 @deploy
@@ -326,13 +307,13 @@ def __init__(
 @internal
 @pure
 def _check_terms(committee_size: uint256, quorum: uint256, max_levels: uint256, commit_window: uint256, reveal_window: uint256):
-    assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: committee size out of range"
-    assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum must be a majority of the committee"
-    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: max_levels out of range"
+    assert committee_size > 0 and committee_size <= MAX_COMMITTEE, "inference: bad committee size"
+    assert quorum * 2 > committee_size and quorum <= committee_size, "inference: quorum not a majority"
+    assert max_levels > 0 and max_levels <= MAX_LEVELS, "inference: bad max_levels"
     # level i has (K + 1)·2^i − 1 members: the last (K + 1)·2^(L−1) − 1, all L together (K + 1)(2^L − 1) − L
-    assert ((committee_size + 1) << (max_levels - 1)) - 1 <= MAX_COMMITTEE and (committee_size + 1) * ((1 << max_levels) - 1) - max_levels <= MAX_MEMBERS, "inference: levels too large for committee_size"
-    assert commit_window > 0 and reveal_window > 0, "inference: windows must be positive"
-    assert commit_window < 2**32 and reveal_window < 2**32, "inference: windows above 2**32 - 1 blocks"
+    assert ((committee_size + 1) << (max_levels - 1)) - 1 <= MAX_COMMITTEE and (committee_size + 1) * ((1 << max_levels) - 1) - max_levels <= MAX_MEMBERS, "inference: levels too large"
+    assert commit_window > 0 and reveal_window > 0, "inference: window must be > 0"
+    assert commit_window < 2**32 and reveal_window < 2**32, "inference: window above 2**32-1"
 
 
 @internal
@@ -419,7 +400,7 @@ def task_terms(task_id: uint256) -> Terms:
 @external
 def set_param(param: uint256, new_value: uint256):
     """@notice Change one parameter (P_* ids); only `governance` may. Open tasks keep their K, Q, L and windows."""
-    assert msg.sender == self.governance, "inference: only governance may set parameters"
+    assert msg.sender == self.governance, "inference: only governance"
     assert param >= P_COMMITTEE_SIZE and param <= P_EMISSION, "inference: unknown parameter"
     if param <= P_REVEAL_WINDOW or param == P_MAX_LEVELS:
         terms: uint256 = self._current_terms()
@@ -444,7 +425,7 @@ def set_param(param: uint256, new_value: uint256):
         self._terms[version] = self._pack_terms(size, quorum, levels, commit_window, reveal_window, self.task_count + 1)
         self.terms_version = version
     elif param == P_EMISSION:
-        assert new_value <= convert(max_value(uint160), uint256), "inference: emission is not an address"
+        assert new_value <= convert(max_value(uint160), uint256), "inference: emission not address"
         self.emission = Emission(convert(convert(new_value, uint160), address))
     else:
         assert new_value <= 10000 or param != P_SLASH_BPS, "inference: slash_bps above 10000"
@@ -462,8 +443,8 @@ def set_param(param: uint256, new_value: uint256):
 @external
 def set_governance(new_governance: address):
     """@notice Hand parameter changes to `new_governance` (the deployer hands them to Governance)."""
-    assert msg.sender == self.governance, "inference: only governance may change governance"
-    assert new_governance != empty(address), "inference: governance is the zero address"
+    assert msg.sender == self.governance, "inference: only governance"
+    assert new_governance != empty(address), "inference: zero governance"
     self.governance = new_governance
     log GovernanceChanged(governance=new_governance)
 
@@ -534,7 +515,7 @@ def _field(word: uint256, at: uint256, bits: uint256) -> uint256:
 @internal
 @pure
 def _put(word: uint256, at: uint256, bits: uint256, x: uint256) -> uint256:
-    assert x < (1 << bits), "inference: packed task field out of range"
+    assert x < (1 << bits), "inference: field out of range"
     return (word & ~(((1 << bits) - 1) << at)) | (x << at)
 
 
@@ -591,33 +572,13 @@ def _level(task_id: uint256, level: uint256, size: uint256) -> Level:
 
 @internal
 @view
-def _reveals(key: uint256, size: uint256) -> uint256:
-    """Members of the level at `key` that revealed."""
-    count: uint256 = 0
-    left: uint256 = size
-    for w: uint256 in range(MAX_WORDS):
-        if left == 0:
-            break
-        x: uint256 = self._seats[key + w] >> SEAT_BASE
-        for _: uint256 in range(SEATS_PER_WORD):
-            if left == 0:
-                break
-            if (x >> SEAT_VALUE) & 255 != 0:
-                count += 1
-            x = x >> SEAT_BITS
-            left -= 1
-    return count
-
-
-@internal
-@view
 def _member_indices(task_id: uint256, levels: uint256) -> DynArray[uint256, MAX_MEMBERS]:
     """Registry indices of the members of levels 0 .. levels - 1, in draw order."""
     out: DynArray[uint256, MAX_MEMBERS] = []
     for level: uint256 in range(levels, bound=MAX_LEVELS):
         lv: Level = self._level(task_id, level, self._level_size(task_id, level))
         for seat: uint256 in lv.seats:
-            out.append((seat & SEAT_INDEX) + 1)
+            out.append(seat & SEAT_INDEX)
     return out
 
 
@@ -630,15 +591,6 @@ def _levels_drawn(task_id: uint256) -> uint256:
     if self._seats[self._key(task_id, level)] != 0:
         return level + 1
     return level
-
-
-@internal
-@view
-def _member_list(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
-    indices: DynArray[uint256, MAX_MEMBERS] = self._member_indices(task_id, self._levels_drawn(task_id))
-    if len(indices) == 0:
-        return []
-    return staticcall self.registry.nodes_at(indices)
 
 
 @internal
@@ -676,54 +628,6 @@ def _center(task_id: uint256, level: uint256, lv: Level, tolerance: uint256) -> 
     return top, center
 
 
-@internal
-@view
-def _load(task_id: uint256) -> Task:
-    hot: uint256 = self._hot[task_id]
-    level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
-    t: Task = Task(
-        requester=self._requesters[self._field(hot, H_REQUESTER, W_REQUESTER)], model_id=self._model_ids[self._field(hot, H_MODEL, W_MODEL)],
-        fee=hot >> H_FEE, request_block=self._field(hot, H_REQUEST_BLOCK, W_BLOCK), status=self._status_of(hot),
-        commit_deadline=0, reveal_deadline=0, commits=0, reveals=0, top_result=empty(bytes32), top_count=0,
-        result=empty(bytes32), final_block=0, level=level, seed_block=self._field(hot, H_SEED_BLOCK, W_BLOCK),
-        mode=convert(self._field(hot, H_MODE, W_MODE), uint8), tolerance=self._field(hot, H_TOLERANCE, W_TOLERANCE),
-        challenge_deadline=0, challenger=empty(address), bond=0, challenged=empty(bytes32),
-    )
-    if hot == 0:
-        t.model_id = empty(bytes32)
-        return t
-    if self._seats[self._key(task_id, level)] != 0:
-        lv: Level = self._level(task_id, level, self._level_size(task_id, level))
-        t.commit_deadline = lv.deadline
-        t.reveal_deadline = lv.deadline + self._window(self._terms_of(task_id), T_REVEAL_WINDOW)
-        t.commits = lv.commits
-        t.reveals = lv.reveals
-        if lv.reveals > 0:
-            center: uint256 = 0
-            t.top_count, center = self._center(task_id, level, lv, t.tolerance)
-            t.top_result = self._values[self._key(task_id, level) + center]
-    if hot & H_HAS_RESULT != 0:
-        ref: uint256 = self._field(hot, H_RESULT, W_RESULT)
-        t.result = self._values[self._key(task_id, ref >> 8) + (ref & 255)]
-    if t.status == Status.PROVISIONAL:
-        t.challenge_deadline = self._field(hot, H_FINAL_BLOCK, W_BLOCK)
-    elif t.status == Status.SETTLED or t.status == Status.REFUNDED:
-        t.final_block = self._field(hot, H_FINAL_BLOCK, W_BLOCK)
-    if hot & H_CHALLENGED != 0:
-        c: Challenge = self._challenges[task_id]
-        t.challenger = c.challenger
-        t.bond = c.bond
-        t.challenged = c.challenged
-    return t
-
-
-@external
-@view
-def tasks(task_id: uint256) -> Task:
-    """@notice The task, all fields (counts and the center are computed from the seats)."""
-    return self._load(task_id)
-
-
 @external
 @view
 def model_slot(model_id: bytes32) -> uint256:
@@ -738,20 +642,9 @@ def deposit(amount: uint256):
     """@notice Prepay fees into the sender's `claimable` balance: later requests draw their fee
                from it instead of a transfer each; `claim` takes what is left back."""
     assert amount > 0, "inference: deposit of zero"
-    assert extcall self.token.transferFrom(msg.sender, self, amount), "inference: deposit transfer failed"
+    assert extcall self.token.transferFrom(msg.sender, self, amount), "inference: deposit failed"
     self.claimable[msg.sender] += amount
     log Deposited(account=msg.sender, amount=amount)
-
-
-@internal
-def _pay_back(requester: address, amount: uint256, prepaid: bool):
-    """Refunds and leftovers go where the fee came from: the deposit, or the requester's wallet."""
-    if amount == 0:
-        return
-    if prepaid:
-        self.claimable[requester] += amount
-    else:
-        assert extcall self.token.transfer(requester, amount), "inference: refund transfer failed"
 
 
 # ---------------------------------------------------------------- request and draw
@@ -777,14 +670,18 @@ def _model_of(model_id: bytes32) -> uint256:
     return info
 
 
-@external
-def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee: uint256) -> uint256:
-    """@notice Escrow `fee` (from the deposit if it covers it, else by transferFrom) and open a task; the committee is drawn from block.number + 1."""
+@internal
+@pure
+def _nonempty(n: uint256):
+    assert n > 0, "inference: empty batch"
+
+
+@internal
+def _request(model_id: bytes32, input_hashes: DynArray[bytes32, MAX_BATCH], input_uri: String[256], fee: uint256) -> uint256:
     info: uint256 = self._model_of(model_id)
-    assert staticcall self.registry.model_nodes(model_id) >= self._current_terms() & 65535, "inference: not enough active nodes serve this model"
+    assert staticcall self.registry.model_nodes(model_id) >= self._current_terms() & 65535, "inference: too few active nodes"
     assert fee >= self.min_fee, "inference: fee below the minimum"
-    assert input_hash != empty(bytes32), "inference: input hash is empty"
-    assert block.number + 1 < 2**W_BLOCK, "inference: block numbers past 2**32"
+    assert block.number + 1 < 2**W_BLOCK, "inference: block past 2**32"
     assert fee < 2**(256 - H_FEE), "inference: fee above 2**79 - 1"
     requester: uint256 = self._requester_ids[msg.sender]
     if requester == 0:
@@ -798,23 +695,40 @@ def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee:
     hot |= (block.number + 1) << H_SEED_BLOCK
     hot |= block.number << H_REQUEST_BLOCK
     hot |= (requester << H_REQUESTER) | (fee << H_FEE)
+    total: uint256 = fee * len(input_hashes)
     balance: uint256 = self.claimable[msg.sender]
-    if balance >= fee:
-        self.claimable[msg.sender] = balance - fee
+    if balance >= total:
         hot |= H_PREPAID
+    first: uint256 = self.task_count + 1
+    task_id: uint256 = first
+    for input_hash: bytes32 in input_hashes:
+        assert input_hash != empty(bytes32), "inference: input hash is empty"
+        self._hot[task_id] = hot
+        log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
+        task_id += 1
+    self.task_count = task_id - 1
+    if balance >= total:
+        self.claimable[msg.sender] = balance - total
     else:
-        assert extcall self.token.transferFrom(msg.sender, self, fee), "inference: fee transfer failed"
-    task_id: uint256 = self.task_count + 1
-    self.task_count = task_id
-    self._hot[task_id] = hot
-    log TaskRequested(task_id=task_id, requester=msg.sender, model_id=model_id, input_hash=input_hash, input_uri=input_uri, fee=fee, seed_block=block.number + 1)
-    return task_id
+        assert extcall self.token.transferFrom(msg.sender, self, total), "inference: fee transfer failed"
+    return first
 
 
-@internal
-@pure
-def _nonempty(n: uint256):
-    assert n > 0, "inference: empty batch"
+@external
+def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee: uint256) -> uint256:
+    """@notice Escrow `fee` (from the deposit if it covers it, else by transferFrom) and open a task; the committee is drawn from block.number + 1."""
+    return self._request(model_id, [input_hash], input_uri, fee)
+
+
+@external
+def request_many(model_id: bytes32, input_hashes: DynArray[bytes32, MAX_BATCH], input_uri: String[256], fee: uint256) -> uint256:
+    """
+    @notice `request` of one task per input hash, all for `model_id` at `fee` each, with one
+            fee payment (from the deposit if it covers them all, else one transferFrom).
+    @return the first task id; the others follow it in order
+    """
+    self._nonempty(len(input_hashes))
+    return self._request(model_id, input_hashes, input_uri, fee)
 
 
 @internal
@@ -828,10 +742,10 @@ def _drawable(task_id: uint256) -> bool:
 @internal
 def _draw(task_id: uint256):
     hot: uint256 = self._hot[task_id]
-    assert self._status_of(hot) == Status.REQUESTED, "inference: task is not waiting for a committee"
+    assert self._status_of(hot) == Status.REQUESTED, "inference: not awaiting a draw"
     seed_block: uint256 = self._field(hot, H_SEED_BLOCK, W_BLOCK)
-    assert block.number > seed_block, "inference: seed block not mined yet"
-    assert block.number - seed_block <= SEED_HORIZON, "inference: seed block too old, finalize to refund"
+    assert block.number > seed_block, "inference: seed not mined yet"
+    assert block.number - seed_block <= SEED_HORIZON, "inference: stale seed, finalize"
     level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     terms: uint256 = self._terms_of(task_id)
     size: uint256 = self._size_of(terms & 65535, level)
@@ -844,7 +758,7 @@ def _draw(task_id: uint256):
         exclude = self._member_indices(task_id, level)
     drawn: DynArray[uint256, MAX_COMMITTEE] = extcall self.registry.open_seats(self._model_ids[self._field(hot, H_MODEL, W_MODEL)], seed, size, exclude)
     commit_deadline: uint256 = block.number + self._window(terms, T_COMMIT_WINDOW)
-    assert commit_deadline <= DEADLINE_MASK, "inference: block numbers past 2**32"
+    assert commit_deadline <= DEADLINE_MASK, "inference: block past 2**32"
     key: uint256 = self._key(task_id, level)
     word: uint256 = commit_deadline
     if self._field(hot, H_MODE, W_MODE) == convert(NEAR, uint256):
@@ -855,7 +769,7 @@ def _draw(task_id: uint256):
         if s == 0 and j > 0:
             self._seats[key + j // SEATS_PER_WORD - 1] = word
             word = 0
-        word |= (((drawn[j] & 65535) - 1) & SEAT_INDEX) << (SEAT_BASE + SEAT_BITS * s)
+        word |= (drawn[j] & SEAT_INDEX) << (SEAT_BASE + SEAT_BITS * s)
         members.append(convert(convert(drawn[j] >> 16, uint160), address))
     self._seats[key + (len(drawn) - 1) // SEATS_PER_WORD] = word
     self._hot[task_id] = self._with_status(hot, Status.DRAWN)
@@ -890,7 +804,7 @@ def draw_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 @view
 def _my_index() -> uint256:
     me: uint256 = staticcall self.registry.index_of(msg.sender)
-    assert me != 0, "inference: sender is not on the committee"
+    assert me != 0, "inference: not on the committee"
     return me
 
 
@@ -905,7 +819,7 @@ def _seat(seat_key: uint256, me: uint256) -> (uint256, uint256, uint256, uint256
     key: uint256 = self._key(task_id, level)
     w: uint256 = position // SEATS_PER_WORD
     bit: uint256 = SEAT_BASE + SEAT_BITS * (position % SEATS_PER_WORD)
-    assert position < self._level_size(task_id, level) and (self._seats[key + w] >> bit) & SEAT_INDEX == me - 1, "inference: sender is not on the committee"
+    assert (self._seats[key + w] >> bit) & SEAT_INDEX == me, "inference: not on the committee"     # positions past the level hold 0
     return task_id, level, key, w, bit
 
 
@@ -919,7 +833,7 @@ def _leaf(seat_key: uint256, commitment: bytes32) -> bytes32:
 def _commit(seat_key: uint256, commitment: bytes32, me: uint256):
     key: uint256 = self._key(seat_key & TASK_MASK, seat_key >> LEVEL_TAG)
     head: uint256 = self._seats[key]
-    assert head != 0, "inference: task is not in its commit phase"
+    assert head != 0, "inference: not in commit phase"
     assert block.number <= head & DEADLINE_MASK, "inference: commit window closed"
     assert commitment != empty(bytes32), "inference: commitment is empty"
     task_id: uint256 = 0
@@ -973,7 +887,7 @@ def commit_many(task_ids: DynArray[uint256, MAX_BATCH], values: DynArray[bytes32
             reverts the whole batch. A single commit is a batch of one (root = leaf).
     """
     self._nonempty(len(task_ids))
-    assert len(values) == len(task_ids), "inference: batch arrays differ in length"
+    assert len(values) == len(task_ids), "inference: batch length mismatch"
     leaves: DynArray[bytes32, MAX_BATCH] = []
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         leaves.append(self._leaf(task_ids[i], values[i]))
@@ -997,21 +911,22 @@ def _walk(leaf: bytes32, proof: DynArray[bytes32, MAX_PROOF], index: uint256) ->
         else:
             node = keccak256(concat(sibling, node))
         i = i >> 1
-    assert i == 0, "inference: reveal does not match the commitment"
+    assert i == 0, "inference: reveal != commitment"
     return node
 
 
 @internal
-def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, me: uint256, near: bool):
+def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, me: uint256, near: bool, latest: uint256):
     """Record the reveal of `revealed` (exact: the result; near: the fingerprint); the caller
-       checked its commitment against a committed root."""
+       checks its commitment against a committed root. `latest`: the current terms, which
+       most tasks of a batch were requested under."""
     key: uint256 = self._key(seat_key & TASK_MASK, seat_key >> LEVEL_TAG)
     head: uint256 = self._seats[key]
-    assert head != 0, "inference: task is not in its reveal phase"
+    assert head != 0, "inference: not in reveal phase"
     if near:
-        assert head & WORD_NEAR != 0, "inference: exact models reveal without blob hashes"
+        assert head & WORD_NEAR != 0, "inference: exact: no blob hashes"
     else:
-        assert head & WORD_NEAR == 0, "inference: near models reveal with blob hashes"
+        assert head & WORD_NEAR == 0, "inference: near: needs blob hash"
     task_id: uint256 = 0
     level: uint256 = 0
     w: uint256 = 0
@@ -1021,23 +936,25 @@ def _reveal(seat_key: uint256, revealed: bytes32, blob_hash: bytes32, me: uint25
     if w > 0:
         word = self._seats[key + w]
     seat: uint256 = (word >> bit) & SEAT_MASK
-    assert seat & SEAT_COMMITTED != 0, "inference: no commitment from this sender"
+    assert seat & SEAT_COMMITTED != 0, "inference: no commitment"
     assert seat >> SEAT_VALUE == 0, "inference: already revealed"
     deadline: uint256 = head & DEADLINE_MASK
-    terms: uint256 = self._terms_of(task_id)
-    assert block.number > deadline or (head >> COMMITS_AT) & 127 == self._size_of(terms & 65535, level), "inference: reveal phase not open yet"
+    terms: uint256 = latest
+    if task_id < latest >> TERMS_FIRST_TASK:
+        terms = self._terms_of(task_id)
+    assert block.number > deadline or (head >> COMMITS_AT) & 127 == self._size_of(terms & 65535, level), "inference: reveal not open yet"
     assert block.number <= deadline + self._window(terms, T_REVEAL_WINDOW), "inference: reveal window closed"
     stored: uint256 = head >> VALUES_AT
     value: uint256 = stored
     if near:
-        self._blobs[task_id][msg.sender] = blob_hash      # near: every reveal keeps its own value, in reveal order
+        self.blobs[task_id][msg.sender] = blob_hash      # near: every reveal keeps its own value, in reveal order
     else:
         for v: uint256 in range(stored, bound=MAX_COMMITTEE):
             if self._values[key + v] == revealed:
                 value = v
                 break
     if value == stored:
-        assert stored < MAX_COMMITTEE, "inference: too many values at this level"
+        assert stored < MAX_COMMITTEE, "inference: too many values"
         self._values[key + value] = revealed
         head = (head & ~(convert(127, uint256) << VALUES_AT)) | ((stored + 1) << VALUES_AT)
     if w == 0:
@@ -1068,9 +985,9 @@ def _check_roots(leaves: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, 
        batch, in commit order (one root, no proofs); else leaf i sits at paths[i] & 255 of a
        batch, with its proof the next paths[i] >> 8 words of `proofs`."""
     if len(paths) == 0:
-        assert len(proofs) == 0 and self._roots[msg.sender][self._merkle_root(leaves)], "inference: reveal does not match the commitment"
+        assert len(proofs) == 0 and self._roots[msg.sender][self._merkle_root(leaves)], "inference: reveal != commitment"
         return
-    assert len(paths) == len(leaves), "inference: batch arrays differ in length"
+    assert len(paths) == len(leaves), "inference: batch length mismatch"
     at: uint256 = 0
     for i: uint256 in range(len(leaves), bound=MAX_BATCH):
         depth: uint256 = paths[i] >> 8
@@ -1078,7 +995,7 @@ def _check_roots(leaves: DynArray[bytes32, MAX_BATCH], paths: DynArray[uint256, 
         proof: DynArray[bytes32, MAX_PROOF] = []
         for j: uint256 in range(depth, bound=MAX_PROOF):
             proof.append(proofs[at + j])
-        assert self._roots[msg.sender][self._walk(leaves[i], proof, paths[i] & 255)], "inference: reveal does not match the commitment"
+        assert self._roots[msg.sender][self._walk(leaves[i], proof, paths[i] & 255)], "inference: reveal != commitment"
         at += depth
     assert at == len(proofs), "inference: unused proof words"
 
@@ -1097,18 +1014,19 @@ def reveal_many(task_ids: DynArray[uint256, MAX_BATCH], results: DynArray[bytes3
     """
     self._nonempty(len(task_ids))
     near: bool = len(blob_hashes) > 0
-    assert len(results) == len(task_ids) and len(salts) == len(task_ids) and (not near or len(blob_hashes) == len(task_ids)), "inference: batch arrays differ in length"
+    assert len(results) == len(task_ids) and len(salts) == len(task_ids) and (not near or len(blob_hashes) == len(task_ids)), "inference: batch length mismatch"
     me: uint256 = self._my_index()
+    latest: uint256 = self._current_terms()
     leaves: DynArray[bytes32, MAX_BATCH] = []
     for i: uint256 in range(len(task_ids), bound=MAX_BATCH):
         if near:
             leaves.append(self._near_leaf(task_ids[i], results[i], blob_hashes[i], salts[i]))
-            self._reveal(task_ids[i], results[i], blob_hashes[i], me, True)
+            self._reveal(task_ids[i], results[i], blob_hashes[i], me, True, latest)
         else:
             leaves.append(self._exact_leaf(task_ids[i], results[i], salts[i]))
-            self._reveal(task_ids[i], results[i], empty(bytes32), me, False)
+            self._reveal(task_ids[i], results[i], empty(bytes32), me, False, latest)
     self._check_roots(leaves, paths, proofs)
-    log RevealBatch(member=msg.sender, seats=task_ids, results=results, blob_hashes=blob_hashes)
+    log RevealBatch(member=msg.sender, seats=task_ids)
 
 
 # ---------------------------------------------------------------- finalize, challenge, close
@@ -1132,49 +1050,40 @@ def _can_escalate(task_id: uint256, hot: uint256, level: uint256) -> bool:
 
 @internal
 @view
-def _finalizable(task_id: uint256) -> bool:
-    """`finalize` would not revert on a phase check (see `finalize`)."""
-    hot: uint256 = self._hot[task_id]
-    status: Status = self._status_of(hot)
-    if status == Status.REQUESTED:
-        return block.number > self._field(hot, H_SEED_BLOCK, W_BLOCK) + SEED_HORIZON
-    if status == Status.PROVISIONAL:
-        return block.number > self._field(hot, H_FINAL_BLOCK, W_BLOCK)
-    if status == Status.DRAWN:
-        level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
-        terms: uint256 = self._terms_of(task_id)
-        size: uint256 = self._size_of(terms & 65535, level)
-        key: uint256 = self._key(task_id, level)
-        return block.number > (self._seats[key] & DEADLINE_MASK) + self._window(terms, T_REVEAL_WINDOW) or self._reveals(key, size) == size
-    return False
-
-
-@internal
-@view
 def _value_at(task_id: uint256, ref: uint256) -> bytes32:
     """The value at a result reference (level << 8 | value index)."""
     return self._values[self._key(task_id, ref >> 8) + (ref & 255)]
 
 
 @internal
-def _finalize(task_id: uint256):
+def _finalize(task_id: uint256, strict: bool) -> bool:
+    """End the current level or close the task (see `finalize`). A task that is not ready is
+       skipped (returns False), or with `strict` reverts with the reason."""
     hot: uint256 = self._hot[task_id]
     status: Status = self._status_of(hot)
     if status == Status.REQUESTED:
         # the level's committee was never drawn and can no longer be: give the fee back
-        assert block.number > self._field(hot, H_SEED_BLOCK, W_BLOCK) + SEED_HORIZON, "inference: committee not drawn yet, call draw"
+        if block.number <= self._field(hot, H_SEED_BLOCK, W_BLOCK) + SEED_HORIZON:
+            assert not strict, "inference: not drawn, call draw"
+            return False
         self._close(task_id, hot, empty(bytes32), False, 0)
-        return
+        return True
     if status == Status.PROVISIONAL:
-        assert block.number > self._field(hot, H_FINAL_BLOCK, W_BLOCK), "inference: challenge window still open"
+        if block.number <= self._field(hot, H_FINAL_BLOCK, W_BLOCK):
+            assert not strict, "inference: challenge window open"
+            return False
         self._close(task_id, hot, self._value_at(task_id, self._field(hot, H_RESULT, W_RESULT)), True, 0)
-        return
-    assert status == Status.DRAWN, "inference: task is not open"
+        return True
+    if status != Status.DRAWN:
+        assert not strict, "inference: task is not open"
+        return False
     level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     terms: uint256 = self._terms_of(task_id)
     size: uint256 = self._size_of(terms & 65535, level)
     lv: Level = self._level(task_id, level, size)
-    assert lv.reveals == size or block.number > lv.deadline + self._window(terms, T_REVEAL_WINDOW), "inference: too early to finalize"
+    if lv.reveals < size and block.number <= lv.deadline + self._window(terms, T_REVEAL_WINDOW):
+        assert not strict, "inference: too early to finalize"
+        return False
     top: uint256 = 0
     center: uint256 = 0
     top, center = self._center(task_id, level, lv, self._field(hot, H_TOLERANCE, W_TOLERANCE))
@@ -1187,12 +1096,14 @@ def _finalize(task_id: uint256):
         self._settle(task_id, hot, level, center, top)
     else:
         self._close(task_id, hot, empty(bytes32), False, top)
+    return True
 
 
 @external
 def finalize(task_id: uint256):
     """@notice End the current level (settle, escalate or refund), or close a provisional task after its challenge window."""
-    self._finalize(task_id)
+    self._finalize(task_id, True)
+    self._flush()
 
 
 @external
@@ -1205,9 +1116,9 @@ def finalize_many(task_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     self._nonempty(len(task_ids))
     done: uint256 = 0
     for task_id: uint256 in task_ids:
-        if self._finalizable(task_id):
-            self._finalize(task_id)
+        if self._finalize(task_id, False):
             done += 1
+    self._flush()
     return done
 
 
@@ -1228,31 +1139,76 @@ def challenge(task_id: uint256):
     """@notice Dispute a provisional result: post `challenge_bond` and the task escalates.
                The bond comes back if the final result differs, else it pays the committee."""
     hot: uint256 = self._hot[task_id]
-    assert self._status_of(hot) == Status.PROVISIONAL, "inference: task has no provisional result"
-    assert self._requester_ids[msg.sender] == self._field(hot, H_REQUESTER, W_REQUESTER), "inference: only the requester may challenge"
-    assert block.number <= self._field(hot, H_FINAL_BLOCK, W_BLOCK), "inference: challenge window closed"
+    assert self._status_of(hot) == Status.PROVISIONAL, "inference: no provisional result"
+    assert self._requester_ids[msg.sender] == self._field(hot, H_REQUESTER, W_REQUESTER), "inference: only the requester"
+    assert block.number <= self._field(hot, H_FINAL_BLOCK, W_BLOCK), "inference: challenge too late"
     level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
-    assert self._can_escalate(task_id, hot, level), "inference: no level left to escalate to"
+    assert self._can_escalate(task_id, hot, level), "inference: no level to escalate"
     bond: uint256 = self.challenge_bond
     assert extcall self.token.transferFrom(msg.sender, self, bond), "inference: bond transfer failed"
-    self._challenges[task_id] = Challenge(challenger=msg.sender, bond=bond, challenged=self._value_at(task_id, self._field(hot, H_RESULT, W_RESULT)))
+    self.challenges[task_id] = Challenge(challenger=msg.sender, bond=bond, challenged=self._value_at(task_id, self._field(hot, H_RESULT, W_RESULT)))
     log TaskChallenged(task_id=task_id, challenger=msg.sender, bond=bond)
     self._escalate(task_id, hot | H_CHALLENGED, level)
 
 
 @internal
-def _slash(task_id: uint256, member: address, reason: String[64]):
+def _slash(task_id: uint256, index: uint256, reason: String[64]):
+    member: address = staticcall self.registry.node_at(index)
     amount: uint256 = staticcall self.registry.stake_of(member) * self.slash_bps // 10000
     taken: uint256 = extcall self.registry.slash(member, amount, reason)
     log MemberSlashed(task_id=task_id, member=member, amount=taken, reason=reason)
 
 
 @internal
+def _owe(index: uint256, add: uint256):
+    """Add `add` (earned << 32 | work units << 16 | seats to close) to what this call owes
+       the member at Registry `index`."""
+    owed: uint256 = self._owed[index]
+    if owed == 0:
+        if len(self._owed_list) == MAX_OWED:
+            self._flush()
+        self._owed_list.append(index)
+    self._owed[index] = owed + add
+
+
+@internal
+def _flush():
+    """Pay out `_owed`: one Registry call closes the members' seats (and names them), their
+       earnings are credited, and one Emission call reports the work of the winners."""
+    indices: DynArray[uint256, MAX_OWED] = self._owed_list
+    if len(indices) == 0:
+        return
+    self._owed_list = []
+    owed: DynArray[uint256, MAX_OWED] = []
+    counts: DynArray[uint256, MAX_OWED] = []
+    for index: uint256 in indices:
+        word: uint256 = self._owed[index]
+        self._owed[index] = 0
+        owed.append(word)
+        counts.append(word & 65535)
+    members: DynArray[address, MAX_OWED] = extcall self.registry.close_seats(indices, counts)    # the members' tasks close here
+    winners: DynArray[address, MAX_OWED] = []
+    units: DynArray[uint256, MAX_OWED] = []
+    for i: uint256 in range(len(members), bound=MAX_OWED):
+        if owed[i] >> 32 != 0:
+            self.claimable[members[i]] += owed[i] >> 32
+        if (owed[i] >> 16) & 65535 != 0:
+            winners.append(members[i])
+            units.append((owed[i] >> 16) & 65535)
+    if self.emission.address != empty(address) and len(winners) > 0:
+        # settled work earns epoch rewards; a failing Emission never blocks settlement
+        ok: bool = raw_call(
+            self.emission.address,
+            concat(method_id("record_units(address[],uint256[])"), abi_encode(winners, units)),
+            revert_on_failure=False,
+        )
+
+
+@internal
 def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: uint256):
-    """Pay agreeing members of every level, slash dissenters and no-shows, release the members."""
-    requester: address = self._requesters[self._field(hot, H_REQUESTER, W_REQUESTER)]
+    """Pay agreeing members of every level, slash dissenters and no-shows, release the members
+       (owed until `_flush`)."""
     fee: uint256 = hot >> H_FEE
-    prepaid: bool = hot & H_PREPAID != 0
     near: bool = self._field(hot, H_MODE, W_MODE) == convert(NEAR, uint256)
     tolerance: uint256 = self._field(hot, H_TOLERANCE, W_TOLERANCE)
     # every member of every drawn level: 0 = no reveal, 1 = revealed, 2 = revealed a value agreeing with `final`
@@ -1266,7 +1222,7 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
         for v: uint256 in range(lv.values, bound=MAX_COMMITTEE):
             ok.append(settled and self._agree(self._values[key + v], final, near, tolerance))
         for seat: uint256 in lv.seats:
-            indices.append((seat & SEAT_INDEX) + 1)
+            indices.append(seat & SEAT_INDEX)
             value: uint256 = seat >> SEAT_VALUE
             if value == 0:
                 states.append(0)
@@ -1275,14 +1231,11 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
                 agreeing += 1
             else:
                 states.append(1)
-    members: DynArray[address, MAX_MEMBERS] = []
-    if len(indices) > 0:
-        members = extcall self.registry.close_seats(indices)          # the members' tasks close here
     pot: uint256 = fee
     bond_back: uint256 = 0
     challenger: address = empty(address)
     if hot & H_CHALLENGED != 0:
-        c: Challenge = self._challenges[task_id]
+        c: Challenge = self.challenges[task_id]
         challenger = c.challenger
         bond_back = c.bond
         if settled and self._agree(final, c.challenged, near, tolerance):
@@ -1291,35 +1244,33 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
     share: uint256 = 0
     if settled:
         share = pot // agreeing
-    winners: DynArray[address, MAX_MEMBERS] = []
-    for i: uint256 in range(len(members), bound=MAX_MEMBERS):
-        m: address = members[i]
+    for i: uint256 in range(len(indices), bound=MAX_MEMBERS):
         if states[i] == 0:
-            self._slash(task_id, m, "inference: no reveal")
-        elif settled:
-            if states[i] == 2:
-                self.claimable[m] += share
-                winners.append(m)
-            else:
-                self._slash(task_id, m, "inference: dissent from the final result")
-    if self.emission.address != empty(address) and len(winners) > 0:
-        # settled work earns epoch rewards; a failing Emission never blocks settlement
-        ok: bool = raw_call(
-            self.emission.address,
-            concat(method_id("record_work(address[],uint256)"), abi_encode(winners, convert(1, uint256))),
-            revert_on_failure=False,
-        )
+            self._slash(task_id, indices[i], "inference: no reveal")
+        elif settled and states[i] == 1:
+            self._slash(task_id, indices[i], "inference: dissent from the final result")
+        if settled and states[i] == 2:
+            self._owe(indices[i], (share << 32) | (1 << 16) | 1)
+        else:
+            self._owe(indices[i], 1)
     if bond_back > 0:
         assert extcall self.token.transfer(challenger, bond_back), "inference: bond transfer failed"
     h: uint256 = self._put(hot, H_FINAL_BLOCK, W_BLOCK, block.number)
+    back: uint256 = fee
     if settled:
         self._hot[task_id] = self._with_status(h, Status.SETTLED)
-        self._pay_back(requester, pot - share * agreeing, prepaid)
+        back = pot - share * agreeing
         log TaskSettled(task_id=task_id, result=final, agreeing=agreeing, share=share)
     else:
         self._hot[task_id] = self._with_status(h, Status.REFUNDED)
-        self._pay_back(requester, fee, prepaid)
         log TaskRefunded(task_id=task_id, fee=fee, top_count=top)
+    if back > 0:
+        # refunds and leftovers go where the fee came from: the deposit, or the requester's wallet
+        requester: address = self._requesters[self._field(hot, H_REQUESTER, W_REQUESTER)]
+        if hot & H_PREPAID != 0:
+            self.claimable[requester] += back
+        else:
+            assert extcall self.token.transfer(requester, back), "inference: refund failed"
 
 
 @external
@@ -1334,70 +1285,38 @@ def claim() -> uint256:
 
 # ---------------------------------------------------------------- views
 
-@internal
-@view
-def _find(task_id: uint256, member: address) -> (uint256, uint256):
-    """(level + 1, seat) of `member` in the task; (0, 0) if it sits on no level."""
-    me: uint256 = staticcall self.registry.index_of(member)
-    if me == 0:
-        return 0, 0
-    for level: uint256 in range(self._levels_drawn(task_id), bound=MAX_LEVELS):
-        lv: Level = self._level(task_id, level, self._level_size(task_id, level))
-        for seat: uint256 in lv.seats:
-            if seat & SEAT_INDEX == me - 1:
-                return level + 1, seat
-    return 0, 0
-
-
-@internal
-@view
-def _revealed(task_id: uint256, member: address) -> bytes32:
-    """The value `member` revealed (empty if none)."""
-    level: uint256 = 0
-    seat: uint256 = 0
-    level, seat = self._find(task_id, member)
-    if seat >> SEAT_VALUE == 0:
-        return empty(bytes32)
-    return self._values[self._key(task_id, level - 1) + (seat >> SEAT_VALUE) - 1]
-
-
-
-
-
 
 @external
 @view
-def members(task_id: uint256) -> DynArray[address, MAX_MEMBERS]:
-    """@notice Members of every level of the task, in draw order."""
-    return self._member_list(task_id)
-
-
-
-
-
-
-
-
-
-
-@external
-@view
-def seat(task_id: uint256, member: address) -> (uint256, bool, bool):
-    """@notice (level + 1 of the committee `member` sits on, 0 = none; committed; revealed)."""
-    level: uint256 = 0
-    seat: uint256 = 0
-    level, seat = self._find(task_id, member)
-    return level, seat & SEAT_COMMITTED != 0, seat >> SEAT_VALUE != 0
-
-
-@external
-@view
-def reveals(task_id: uint256, member: address) -> (bytes32, bytes32):
+def state(task_id: uint256, level: uint256) -> (uint256, uint256, address, bytes32, DynArray[uint256, MAX_WORDS], DynArray[bytes32, MAX_COMMITTEE]):
     """
-    @notice What `member` revealed: (value, sha256 of its output blob); near: (fingerprint,
-            blob hash); exact: (result, result). Empty before its reveal.
+    @notice The stored state of a task, for readers off chain (`brainnet.chain.inference_state`
+            decodes it): its hot word, its packed terms, requester, model id, and the seat words
+            and stored values of `level` (255: the task's current level). The layout is in the
+            contract's header and in docs/architecture.md ("Storage").
     """
-    value: bytes32 = self._revealed(task_id, member)
-    if value == empty(bytes32) or self._field(self._hot[task_id], H_MODE, W_MODE) == convert(EXACT, uint256):
-        return value, value
-    return value, self._blobs[task_id][member]
+    hot: uint256 = self._hot[task_id]
+    lv: uint256 = level
+    if lv == 255:
+        lv = self._field(hot, H_LEVEL, W_LEVEL)
+    assert lv < MAX_LEVELS, "inference: no such level"
+    terms: uint256 = self._terms_of(task_id)
+    key: uint256 = self._key(task_id, lv)
+    words: DynArray[uint256, MAX_WORDS] = []
+    for w: uint256 in range((self._size_of(terms & 65535, lv) + SEATS_PER_WORD - 1) // SEATS_PER_WORD, bound=MAX_WORDS):
+        words.append(self._seats[key + w])
+    values: DynArray[bytes32, MAX_COMMITTEE] = []
+    for v: uint256 in range(words[0] >> VALUES_AT, bound=MAX_COMMITTEE):
+        values.append(self._values[key + v])
+    return hot, terms, self._requesters[self._field(hot, H_REQUESTER, W_REQUESTER)], self._model_ids[self._field(hot, H_MODEL, W_MODEL)], words, values
+
+
+@external
+@view
+def outcome(task_id: uint256) -> (uint256, bytes32, uint256):
+    """@notice (status flag as a number, result: empty until settled or provisional, tolerance) of a task; for contracts that act on a task's result."""
+    hot: uint256 = self._hot[task_id]
+    result: bytes32 = empty(bytes32)
+    if hot & H_HAS_RESULT != 0:
+        result = self._value_at(task_id, self._field(hot, H_RESULT, W_RESULT))
+    return hot & 255, result, self._field(hot, H_TOLERANCE, W_TOLERANCE)

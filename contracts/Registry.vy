@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma experimental-codegen
 """
 @title brainnet Registry
 @notice Nodes register with a stake, an HTTP endpoint, an X25519 public key and the
@@ -563,13 +564,16 @@ def open_seats(model_id: bytes32, seed: bytes32, k: uint256, exclude: DynArray[u
 
 
 @external
-def close_seats(indices: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[address, MAX_EXCLUDED]:
-    """@notice For an authorized protocol: `task_closed` for the nodes at `indices`; returns their addresses."""
+def close_seats(indices: DynArray[uint256, MAX_EXCLUDED], counts: DynArray[uint256, MAX_EXCLUDED]) -> DynArray[address, MAX_EXCLUDED]:
+    """@notice For an authorized protocol: close counts[i] tasks of the node at indices[i], for
+               every i (Inference closes a whole batch of settled tasks at once); returns the
+               nodes' addresses."""
     assert self.authorized[msg.sender], "registry: caller may not close tasks"
+    assert len(counts) == len(indices), "registry: indices and counts differ in length"
     out: DynArray[address, MAX_EXCLUDED] = []
-    for i: uint256 in indices:
-        node: address = self.node_at[i]
-        self.nodes[node].pending -= 1
+    for i: uint256 in range(len(indices), bound=MAX_EXCLUDED):
+        node: address = self.node_at[indices[i]]
+        self.nodes[node].pending -= counts[i]
         out.append(node)
     return out
 

@@ -61,29 +61,6 @@ struct Shard:
     endpoint: String[128]
     announced_at: uint256
 
-struct Task:                     # Inference.tasks(); `status` is its Status flag as a number
-    requester: address
-    model_id: bytes32
-    fee: uint256
-    request_block: uint256
-    status: uint256
-    commit_deadline: uint256
-    reveal_deadline: uint256
-    commits: uint256
-    reveals: uint256
-    top_result: bytes32
-    top_count: uint256
-    result: bytes32
-    final_block: uint256
-    level: uint256
-    seed_block: uint256
-    mode: uint8
-    tolerance: uint256
-    challenge_deadline: uint256
-    challenger: address
-    bond: uint256
-    challenged: bytes32
-
 interface Registry:
     def index_of(node: address) -> uint256: view
     def stake_of(node: address) -> uint256: view
@@ -91,7 +68,7 @@ interface Registry:
 
 interface Inference:
     def request(model_id: bytes32, input_hash: bytes32, input_uri: String[256], fee: uint256) -> uint256: nonpayable
-    def tasks(task_id: uint256) -> Task: view
+    def outcome(task_id: uint256) -> (uint256, bytes32, uint256): view     # (status flag, result, tolerance)
 
 struct Audit:
     reporter: address
@@ -321,12 +298,15 @@ def resolve(audit_id: uint256) -> bool:
     """
     a: Audit = self.audits[audit_id]
     assert a.status == OPEN, "shardaudit: no open audit with this id"
-    t: Task = staticcall self.inference.tasks(a.task_id)
-    assert t.status == SETTLED or t.status == REFUNDED, "shardaudit: the audit task is not final yet"
+    status: uint256 = 0
+    result: bytes32 = empty(bytes32)
+    tolerance: uint256 = 0
+    status, result, tolerance = staticcall self.inference.outcome(a.task_id)
+    assert status == SETTLED or status == REFUNDED, "shardaudit: the audit task is not final yet"
     distance: uint256 = 256
-    if t.status == SETTLED:
-        distance = self._popcount(convert(t.result, uint256) ^ convert(a.fingerprint, uint256))
-    upheld: bool = t.status == SETTLED and distance > t.tolerance
+    if status == SETTLED:
+        distance = self._popcount(convert(result, uint256) ^ convert(a.fingerprint, uint256))
+    upheld: bool = status == SETTLED and distance > tolerance
     taken: uint256 = 0
     reward: uint256 = 0
     self.bonds -= a.bond
@@ -341,7 +321,7 @@ def resolve(audit_id: uint256) -> bool:
     else:
         self.audits[audit_id].status = DISMISSED
         self.bounty += a.bond
-        if t.status == REFUNDED:
+        if status == REFUNDED:
             assert extcall self.token.transfer(a.reporter, a.fee), "shardaudit: fee refund failed"
     # what Inference sent back to this contract as requester (the division dust of audit fees) or
     # anyone sent it directly joins the bounty, keeping back what the open audits may still be owed

@@ -22,7 +22,7 @@ import random
 from pathlib import Path
 
 import boa
-from inference_views import committee_of, drawn_seed, key_of
+from inference_views import committee_of, drawn_seed, key_of, task_view
 from brainnet.protocol.escalation import level_size
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
@@ -143,7 +143,7 @@ def play_level(chain, inference, task_id: int, mode: int, plan: list, order: lis
         value = b if isinstance(b, bytes) else keccak(b"never revealed" + m.canonical_address)
         inference.commit_many([key_of(inference, task_id, m)], [commitment(task_id, committed_value(mode, value, m), str(m), salt_of(m))], sender=m)
     if ABSENT in plan:
-        travel_past(inference.tasks(task_id).commit_deadline)
+        travel_past(task_view(inference, task_id).commit_deadline)
     revealed = []
     for i in order:
         m, b = members[i], plan[i]
@@ -154,10 +154,10 @@ def play_level(chain, inference, task_id: int, mode: int, plan: list, order: lis
         else:
             inference.reveal_many([key_of(inference, task_id, m)], [b], [], [salt_of(m)], [0], [], sender=m)
         revealed.append(b)
-        mirror, t = tally(revealed, mode, TOL), inference.tasks(task_id)
+        mirror, t = tally(revealed, mode, TOL), task_view(inference, task_id)
         assert (t.top_result, t.top_count, t.reveals) == (mirror.center, mirror.center_count, len(revealed))
     if len(revealed) < len(members):
-        travel_past(inference.tasks(task_id).reveal_deadline)
+        travel_past(task_view(inference, task_id).reveal_deadline)
     return members, revealed
 
 
@@ -231,7 +231,7 @@ def test_escalating_task_matches_the_mirror(chain, data, rule, mode, gone, leavi
         while True:
             # ---- draw: the mirror's committee, excluding every earlier member
             boa.env.time_travel(blocks=2)
-            t = inference.tasks(task_id)
+            t = task_view(inference, task_id)
             assert (t.status, t.level) == (REQUESTED, level)
             seed = level_seed(chain.blockhash.at(t.seed_block), task_id, level)
             earlier = [registry.nodes(m).index for ms, _ in levels for m in ms]
@@ -268,7 +268,7 @@ def test_escalating_task_matches_the_mirror(chain, data, rule, mode, gone, leavi
                 decisions.append("provisional")
                 (log,) = named(logs, "TaskProvisional")
                 assert log.result == mirror.center
-                assert inference.tasks(task_id).status == PROVISIONAL
+                assert task_view(inference, task_id).status == PROVISIONAL
                 if data.draw(st.sampled_from([True, False]), label="challenge"):
                     if can_escalate:
                         inference.challenge(task_id, sender=chain.requester)
@@ -279,9 +279,9 @@ def test_escalating_task_matches_the_mirror(chain, data, rule, mode, gone, leavi
                         challenged, posted = mirror.center, bond
                         level += 1
                         continue
-                    with boa.reverts("inference: no level left to escalate to"):
+                    with boa.reverts("inference: no level to escalate"):
                         inference.challenge(task_id, sender=chain.requester)
-                travel_past(inference.tasks(task_id).challenge_deadline)
+                travel_past(task_view(inference, task_id).challenge_deadline)
                 inference.finalize(task_id, sender=chain.owner)
                 logs = inference.get_logs()
             decisions.append(SETTLE)
@@ -297,7 +297,7 @@ def test_escalating_task_matches_the_mirror(chain, data, rule, mode, gone, leavi
         # ---- the end: the mirror's resolution, to the wei
         res = resolve([([str(m) for m in ms], {str(m): v for m, v in rv.items()}) for ms, rv in levels],
                       final, fee, mode, TOL, posted, challenged)
-        t = inference.tasks(task_id)
+        t = task_view(inference, task_id)
         assert t.status == (SETTLED if res.settled else REFUNDED), decisions
         if res.settled:
             assert t.result == res.result
@@ -347,7 +347,7 @@ def test_near_center_matches_tally_for_fingerprint_clusters(chain, data, centers
         quorum = CLUSTER_K // 2 + 1
         decision = decide_level(mirror, 0, CLUSTER_K, quorum, 1)
         inference.finalize(task_id, sender=chain.owner)
-        t = inference.tasks(task_id)
+        t = task_view(inference, task_id)
         assert t.status == (SETTLED if decision == SETTLE else REFUNDED)
         final = mirror.center if decision == SETTLE else None
         event(f"{decision}, center count {mirror.center_count} of {mirror.reveals}")

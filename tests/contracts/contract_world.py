@@ -22,7 +22,7 @@ import boa
 
 from brainnet.protocol import commitment, keccak, model_key
 from brainnet.protocol.commitment import abi_encode
-from inference_views import committee_of, key_of
+from inference_views import committee_of, key_of, task_view
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -182,7 +182,7 @@ class World(Holders):
         self.inference.reveal_many([self.key(task_id, member)], [fingerprint], [blob_hash], [salt_of(member)], [0], [], sender=member)
 
     def task(self, task_id: int):
-        return self.inference.tasks(task_id)
+        return task_view(self.inference, task_id)
 
     def past_commit_deadline(self, task_id: int) -> None:
         self.travel_to(self.task(task_id).commit_deadline + 1)
@@ -244,7 +244,7 @@ class World(Holders):
         # claimable, to the wei
         open_fees = sum(
             t.fee + t.bond
-            for t in (inference.tasks(i) for i in range(1, inference.task_count() + 1))
+            for t in (task_view(inference, i) for i in range(1, inference.task_count() + 1))
             if t.status in (REQUESTED, DRAWN, PROVISIONAL)
         )
         claimable = sum(inference.claimable(a) for a in self.accounts)

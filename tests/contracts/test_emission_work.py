@@ -100,3 +100,34 @@ def test_settlement_never_depends_on_emission(world, economy):
     run = world.run_task([A] * 5)
     assert world.task(run.task_id).status == 4            # SETTLED
     assert e.total_work(economy.emission.current_epoch(), INFERENCE) == 0
+
+
+def test_record_units_counts_each_nodes_own_units(emission_only):
+    e = emission_only.emission
+    inf, _ = _sources(emission_only)
+    n1, n2 = boa.env.generate_address(), boa.env.generate_address()
+    e.record_units([n1, n2], [3, 1], sender=inf)
+    (ev,) = events(e, "UnitsRecorded")
+    assert (ev.source, ev.epoch, ev.kind, list(ev.nodes), list(ev.units)) == (inf, 0, INFERENCE, [n1, n2], [3, 1])
+    e.record_work([n1], 2, sender=inf)
+    assert (e.work(0, INFERENCE, n1), e.work(0, INFERENCE, n2), e.total_work(0, INFERENCE)) == (5, 1, 6)
+    with boa.reverts("emission: nodes and units differ in length"):
+        e.record_units([n1], [1, 2], sender=inf)
+    with boa.reverts("emission: caller may not report work"):
+        e.record_units([n1], [1], sender=n1)
+
+
+def test_finalize_many_reports_a_batch_of_tasks_in_one_call(world, economy):
+    """Every winner of every task in one finalize_many is counted, summed per node, in one Emission call."""
+    e = economy.emission
+    runs = [world.run_task([A, A, A, A, B], finalize=False) for _ in range(3)]
+    assert world.inference.finalize_many([r.task_id for r in runs], sender=world.owner) == 3
+    (ev,) = events(world.inference, "UnitsRecorded")           # logged by Emission, a child call
+    wins: dict = {}
+    for r in runs:
+        for m, b in r.behaviours.items():
+            if b == A:
+                wins[m] = wins.get(m, 0) + 1
+    assert dict(zip(ev.nodes, ev.units)) == wins
+    assert all(e.work(0, INFERENCE, m) == n for m, n in wins.items())
+    assert e.total_work(0, INFERENCE) == 12

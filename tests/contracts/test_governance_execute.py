@@ -86,7 +86,7 @@ def test_execute_stays_open_for_the_grace_period(world, economy):
 def test_a_failing_change_reverts_the_execution(world, economy):
     g = economy.governance
     pid = economy.pass_proposal(world.inference.address, 2, 1)      # quorum 1 of 5: not a majority
-    with boa.reverts("inference: quorum must be a majority of the committee"):
+    with boa.reverts("inference: quorum not a majority"):
         g.execute(pid)
     assert not g.proposals(pid).executed
     bad = economy.pass_proposal(g.address, 99, 1)
@@ -149,7 +149,7 @@ def test_cancel_reverts(world, economy):
 
 
 def test_only_governance_changes_parameters_once_handed_over(world, economy):
-    with boa.reverts("inference: only governance may set parameters"):
+    with boa.reverts("inference: only governance"):
         world.inference.set_param(1, 7, sender=world.owner)
     with boa.reverts("registry: only governance may set parameters"):
         world.registry.set_param(1, 1, sender=world.owner)

@@ -5,13 +5,15 @@ transaction per task or in batches.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import boa
-from inference_views import committee_of, drawn_seed, key_of
+from inference_views import committee_of, drawn_seed, key_of, reveals_of, seat_of, task_view
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from contract_world import (
-    A, ABSENT, B, DRAWN, FEE, MODEL, NEAR_MODEL, NEAR_WEIGHTS, REQUESTED, SETTLED, SILENT, World, events,
+    A, ABSENT, B, COMMITTEE_SIZE, DRAWN, FEE, MIN_FEE, MODEL, NEAR_MODEL, NEAR_WEIGHTS, REQUESTED, SETTLED, SILENT, World, events,
     keccak, near_result, node_stake, salt_of,
 )
 from brainnet.protocol import commitment
@@ -73,7 +75,7 @@ def test_draw_many_draws_every_ready_task_and_skips_the_rest(world, inference):
     assert inference.draw_many([first, fresh, ready, later, 999], sender=world.owner) == 2
     drawn = [e.task_id for e in events(inference, "CommitteeDrawn")]
     assert drawn == [fresh, ready]
-    assert [inference.tasks(t).status for t in (fresh, ready, later)] == [DRAWN, DRAWN, REQUESTED]
+    assert [task_view(inference, t).status for t in (fresh, ready, later)] == [DRAWN, DRAWN, REQUESTED]
 
 
 def test_draw_many_committee_equals_single_draw(world, inference):
@@ -111,8 +113,8 @@ def test_commit_many_stores_one_root_and_logs_every_task(world, inference):
     assert (log.member, list(log.seats), list(log.commitments)) == (member, ks, leaves)
     assert log.root == merkle_root(tree(ks, leaves))
     for t in ids:
-        assert inference.seat(t, member)[1]
-        assert inference.tasks(t).commits == 1
+        assert seat_of(inference, t, member)[1]
+        assert task_view(inference, t).commits == 1
 
 
 def test_commit_many_reverts_whole_batch_on_one_bad_entry(world, inference):
@@ -121,15 +123,15 @@ def test_commit_many_reverts_whole_batch_on_one_bad_entry(world, inference):
     member = m0[0]
     outsider_task = next((t for t, ms in tasks if member not in ms), None)
     if outsider_task is not None:
-        with boa.reverts("inference: sender is not on the committee"):
+        with boa.reverts("inference: not on the committee"):
             commit_batch(world, member, [t0, outsider_task])
     with boa.reverts("inference: already committed"):
         commit_batch(world, member, [t0, t0])
-    with boa.reverts("inference: batch arrays differ in length"):
+    with boa.reverts("inference: batch length mismatch"):
         inference.commit_many([key_of(inference, t0, member)], [A, B], sender=member)
     with boa.reverts("inference: commitment is empty"):
         inference.commit_many([key_of(inference, t0, member)], [b"\0" * 32], sender=member)
-    assert inference.tasks(t0).commits == 0
+    assert task_view(inference, t0).commits == 0
 
 
 # ------------------------------------------------------------------ reveal_many
@@ -142,8 +144,8 @@ def test_batched_tasks_settle_with_reveal_many(world, inference):
         reveal_batch(world, m, ids, leaves[m])
     assert inference.finalize_many([t for t, _ in tasks], sender=world.owner) == 4
     for t, members in tasks:
-        assert inference.tasks(t).status == SETTLED and inference.tasks(t).result == A
-        assert all(inference.reveals(t, m)[0] == A and inference.seat(t, m)[2] for m in members)
+        assert task_view(inference, t).status == SETTLED and task_view(inference, t).result == A
+        assert all(reveals_of(inference, t, m)[0] == A and seat_of(inference, t, m)[2] for m in members)
     world.assert_invariants()
 
 
@@ -168,20 +170,20 @@ def test_reveal_many_revert_paths(world, inference):
     good = [reveal_path(tree(ids, leaves), i) for i in range(len(ids))]
     paths = [p for p, _ in good]
     proofs = [w for _, pr in good for w in pr]
-    with boa.reverts("inference: reveal does not match the commitment"):
+    with boa.reverts("inference: reveal != commitment"):
         inference.reveal_many(ids, [B] * len(ids), [], salts, paths, proofs, sender=member)
-    with boa.reverts("inference: reveal does not match the commitment"):      # proof of another leaf
+    with boa.reverts("inference: reveal != commitment"):      # proof of another leaf
         inference.reveal_many(ids[:1], [A], [], salts[:1], [paths[1]], good[1][1], sender=member)
     depth = paths[0] >> 8
-    with boa.reverts("inference: reveal does not match the commitment"):      # leaf index past the tree
+    with boa.reverts("inference: reveal != commitment"):      # leaf index past the tree
         inference.reveal_many(ids[:1], [A], [], salts[:1], [(1 << depth) + (depth << 8)], good[0][1], sender=member)
     with boa.reverts("inference: proof words missing"):
         inference.reveal_many(ids, [A] * len(ids), [], salts, paths, proofs[:-1], sender=member)
     with boa.reverts("inference: unused proof words"):
         inference.reveal_many(ids, [A] * len(ids), [], salts, paths, proofs + [A], sender=member)
-    with boa.reverts("inference: batch arrays differ in length"):
+    with boa.reverts("inference: batch length mismatch"):
         inference.reveal_many(ids, [A] * len(ids), [], salts, paths[:-1], proofs, sender=member)
-    with boa.reverts("inference: reveal does not match the commitment"):      # single reveal has no proof
+    with boa.reverts("inference: reveal != commitment"):      # single reveal has no proof
         inference.reveal_many([ids[0]], [A], [], [salt_of(member)], [0], [], sender=member)
     inference.reveal_many(ids, [A] * len(ids), [], salts, paths, proofs, sender=member)
     with boa.reverts("inference: already revealed"):
@@ -195,7 +197,7 @@ def test_reveal_many_of_single_commits_needs_no_proof(world, inference):
     for m in members:
         inference.reveal_many([key_of(inference, t, m)], [A], [], [salt_of(m)], [0], [], sender=m)
     inference.finalize_many([t], sender=world.owner)
-    assert inference.tasks(t).status == SETTLED
+    assert task_view(inference, t).status == SETTLED
 
 
 def test_finalize_many_skips_tasks_not_ready(world, inference):
@@ -206,7 +208,60 @@ def test_finalize_many_skips_tasks_not_ready(world, inference):
     for m in m0:
         world.reveal(t0, m, A)
     assert inference.finalize_many([t0, t1, t0], sender=world.owner) == 1
-    assert inference.tasks(t0).status == SETTLED and inference.tasks(t1).status == DRAWN
+    assert task_view(inference, t0).status == SETTLED and task_view(inference, t1).status == DRAWN
+
+
+# ------------------------------------------------------------------ request_many
+
+def test_request_many_opens_consecutive_tasks_for_one_fee_payment(world, inference, token):
+    hashes = [keccak(b"input %d" % i) for i in range(3)]
+    token.approve(inference.address, 3 * FEE, sender=world.requester)
+    before = token.balanceOf(world.requester)
+    first = inference.request_many(MODEL, hashes, "blob://batch", FEE, sender=world.requester)
+    logs = events(inference, "TaskRequested")
+    assert len(events(inference, "Transfer")) == 1                  # one transferFrom for the three fees
+    ids = list(range(first, first + 3))
+    assert [e.task_id for e in logs] == ids and inference.task_count() == ids[-1]
+    assert [e.input_hash for e in logs] == hashes
+    assert all((e.requester, e.fee, e.input_uri) == (world.requester, FEE, "blob://batch") for e in logs)
+    assert token.balanceOf(world.requester) == before - 3 * FEE
+    views = [task_view(inference, t) for t in ids]
+    assert all((v.status, v.fee, v.requester, v.prepaid) == (REQUESTED, FEE, world.requester, False) for v in views)
+    boa.env.time_travel(blocks=2)                                 # past the seed block
+    assert inference.draw_many(ids, sender=world.owner) == 3     # each draws like a single request
+
+
+def test_request_many_from_a_deposit(world, inference, token):
+    token.approve(inference.address, 2 * FEE, sender=world.requester)
+    inference.deposit(2 * FEE, sender=world.requester)
+    first = inference.request_many(MODEL, [keccak(b"a"), keccak(b"b")], "", FEE, sender=world.requester)
+    assert not events(inference, "Transfer") and inference.claimable(world.requester) == 0
+    assert task_view(inference, first).prepaid and task_view(inference, first + 1).prepaid
+
+
+def test_request_many_reverts_as_a_whole(world, inference, token):
+    token.approve(inference.address, 3 * FEE, sender=world.requester)
+    with boa.reverts("inference: empty batch"):
+        inference.request_many(MODEL, [], "", FEE, sender=world.requester)
+    with boa.reverts("inference: input hash is empty"):
+        inference.request_many(MODEL, [keccak(b"a"), b"\0" * 32, keccak(b"c")], "", FEE, sender=world.requester)
+    with boa.reverts("inference: fee below the minimum"):
+        inference.request_many(MODEL, [keccak(b"a")], "", MIN_FEE - 1, sender=world.requester)
+    assert inference.task_count() == 0
+
+
+def test_outcome_names_status_result_and_tolerance(world, inference):
+    run = world.run_task([A] * COMMITTEE_SIZE)
+    assert inference.outcome(run.task_id) == (SETTLED, A, 0)
+    task_id = world.request()
+    assert inference.outcome(task_id) == (REQUESTED, b"\0" * 32, 0)
+    assert inference.outcome(task_id + 1) == (0, b"\0" * 32, 0)      # no such task
+
+
+def test_state_rejects_a_level_past_the_last(world, inference):
+    task_id = world.request()
+    with boa.reverts("inference: no such level"):
+        inference.state(task_id, 6)
 
 
 def test_fee_above_79_bits_reverts(world, inference):
@@ -244,12 +299,12 @@ def test_reveal_near_many(deployers):
             paths.append(p)
             proofs.extend(pr)
         n = len(mine)
-        with boa.reverts("inference: batch arrays differ in length"):
+        with boa.reverts("inference: batch length mismatch"):
             w.inference.reveal_many(mine, [fp] * n, [blob] * (n + 1), [salt_of(m)] * n, paths, proofs, sender=m)
         w.inference.reveal_many(mine, [fp] * n, [blob] * n, [salt_of(m)] * n, paths, proofs, sender=m)
-        assert all(w.inference.reveals(t, m)[1] == blob for t in ts)
+        assert all(reveals_of(w.inference, t, m)[1] == blob for t in ts)
     assert w.inference.finalize_many(ids, sender=w.owner) == 3
-    assert all(w.inference.tasks(t).status == SETTLED and w.inference.tasks(t).result == fp for t in ids)
+    assert all(task_view(w.inference, t).status == SETTLED and task_view(w.inference, t).result == fp for t in ids)
 
 
 # ------------------------------------------------------------------ batched == unbatched
@@ -259,8 +314,9 @@ BEHAVIOURS = st.sampled_from([A, A, A, B, SILENT, ABSENT])
 
 def _outcome(world: World, ids, members_of) -> tuple:
     inf = world.inference
-    tasks = tuple((inf.tasks(t).status, inf.tasks(t).result, inf.tasks(t).top_count) for t in ids)
-    per_member = tuple((t, m, inf.reveals(t, m)[0], inf.seat(t, m)[2]) for t in ids for m in members_of[t])
+    views = [task_view(inf, t) for t in ids]
+    tasks = tuple((v.status, v.result, v.top_count) for v in views)
+    per_member = tuple((t, m, reveals_of(inf, t, m)[0], seat_of(inf, t, m)[2]) for t in ids for m in members_of[t])
     money = tuple((n, inf.claimable(n), world.registry.stake_of(n)) for n in world.nodes)
     return tasks, per_member, money, tuple(world.balances().items())
 
@@ -320,3 +376,34 @@ def test_batched_and_unbatched_settle_identically(world, plan):
         with boa.env.anchor():
             batch = _play(world, ids, members_of, by_task, batched=True)
         assert batch == single
+
+
+# ------------------------------------------------------------------ payouts owed per call
+
+def test_finalize_many_pays_the_same_when_the_owed_list_overflows(deployers):
+    """finalize_many owes members their earnings and closed seats until one payout per call;
+    when more members are owed than its list holds (64), it pays out early, mid-task too.
+    A build whose list holds 2 settles the same batch exactly as the real one."""
+    from contract_world import CONTRACTS
+
+    source = (CONTRACTS / "Inference.vy").read_text()
+    assert "MAX_OWED: constant(uint256) = 64" in source
+    small = boa.loads_partial(source.replace("MAX_OWED: constant(uint256) = 64", "MAX_OWED: constant(uint256) = 2"),
+                              name="InferenceOwesTwo")
+    base = deployers.world()
+    outcomes = []
+    for deployer in (deployers.inference, small):
+        with boa.env.anchor():
+            with boa.env.prank(base.owner):
+                inf = deployer.deploy(base.token.address, base.registry.address, COMMITTEE_SIZE, 3, 20, 20,
+                                      1000, MIN_FEE, 1, 0, 0)
+                base.registry.authorize(inf.address, True)
+            w = dataclasses.replace(base, inference=inf)
+            runs = [w.run_task(plan, finalize=False) for plan in ([A, A, A, A, B], [A, A, B, B, A], [A] * 5)]
+            assert inf.finalize_many([r.task_id for r in runs], sender=w.owner) == 3
+            outcomes.append((tuple((n, inf.claimable(n), w.registry.stake_of(n), w.registry.nodes(n).pending)
+                                   for n in w.nodes),
+                             tuple(task_view(inf, r.task_id).status for r in runs), w.token.balanceOf(w.requester)))
+    assert outcomes[0] == outcomes[1]
+    assert all(pending == 1 for _n, _c, _s, pending in outcomes[0][0])       # every seat closed
+    assert outcomes[0][1] == (SETTLED, SETTLED, SETTLED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import boa
-from inference_views import committee_of
+from inference_views import committee_of, members_of, seat_of
 from brainnet.protocol.escalation import level_size, level_quorum
 import pytest
 
@@ -122,7 +122,7 @@ def split_to(w: World, task_id: int, level: int) -> list[list]:
 
 def unbond_outsiders(w: World, task_id: int, count: int) -> None:
     """`count` nodes that sit on no level of the task leave (begin_unbond)."""
-    outsiders = [n for n in w.nodes if not (w.inference.seat(task_id, n)[0] != 0)]
+    outsiders = [n for n in w.nodes if not (seat_of(w.inference, task_id, n)[0] != 0)]
     for n in outsiders[:count]:
         w.registry.begin_unbond(sender=n)
 
@@ -141,12 +141,12 @@ def test_level_parameters_are_readable(esc, chal):
 def test_constructor_rejects_bad_level_parameters(deployers, esc):
     args = (esc.token.address, esc.registry.address)
     for bad in (0, 7):
-        with boa.reverts("inference: max_levels out of range"):
+        with boa.reverts("inference: bad max_levels"):
             deployers.deploy_inference(*args, max_levels=bad)
     deployers.deploy_inference(*args, committee_size=31, quorum=16, max_levels=3)      # 31, 63, 127
-    with boa.reverts("inference: levels too large for committee_size"):
+    with boa.reverts("inference: levels too large"):
         deployers.deploy_inference(*args, committee_size=31, quorum=16, max_levels=4)  # 255 > 128
-    with boa.reverts("inference: levels too large for committee_size"):
+    with boa.reverts("inference: levels too large"):
         deployers.deploy_inference(*args, committee_size=64, quorum=33, max_levels=2)  # 129 > 128
 
 
@@ -177,7 +177,7 @@ def test_split_escalates_to_a_fresh_larger_committee_that_settles(esc, blockhash
     assert (drawn.level, drawn.seed, list(drawn.members)) == (1, seed, level1)
     assert level1 == [w.nodes[i - 1] for i in sample_committee(index_stakes, seed, 7, exclude=exclude)]
     assert len(set(level1)) == 7 and not set(level1) & set(level0)
-    assert list(inference.members(task_id)) == level0 + level1
+    assert list(members_of(inference, task_id)) == level0 + level1
 
     # level-0 members are done: they may not commit again
     with boa.reverts("inference: already committed"):
@@ -248,7 +248,7 @@ def test_split_at_the_last_level_settles_by_quorum(esc):
     assert escalations == []                          # no level left: settles
     t = w.task(task_id)
     assert (t.status, t.result, t.level, t.top_count) == (SETTLED, A, 2, 9)
-    members = list(inference.members(task_id))
+    members = list(members_of(inference, task_id))
     assert len(members) == len(set(members)) == 25
     behaviour = dict(zip(members, plans[0] + plans[1] + plan2))
     agreeing = [m for m in members if behaviour[m] == A]
@@ -284,7 +284,7 @@ def test_no_quorum_at_the_last_level_refunds(esc):
     assert w.task(task_id).status == REFUNDED
     silent = level1[6]
     assert [(e.member, e.reason) for e in named(logs, "MemberSlashed")] == [(silent, "inference: no reveal")]
-    for m in inference.members(task_id):
+    for m in members_of(inference, task_id):
         assert inference.claimable(m) == 0
         assert registry.stake_of(m) == before_stakes[m] - (cut(before_stakes[m]) if m == silent else 0)
         assert registry.nodes(m).pending == 1
@@ -301,7 +301,7 @@ def test_last_level_settles_at_once_even_with_a_challenge_window(chal):
     assert not named(logs, "TaskProvisional")
     t = w.task(task_id)
     assert (t.status, t.result, t.level) == (SETTLED, C, 2)
-    with boa.reverts("inference: task has no provisional result"):
+    with boa.reverts("inference: no provisional result"):
         inference.challenge(task_id, sender=w.requester)
     w.assert_invariants()
 
@@ -359,10 +359,10 @@ def test_escalated_level_never_drawn_refunds_after_the_seed_horizon(esc):
     logs = finalize(w, task_id)
     seed_block = w.task(task_id).seed_block
     boa.env.time_travel(blocks=seed_block + SEED_HORIZON - block_number())
-    with boa.reverts("inference: committee not drawn yet, call draw"):
+    with boa.reverts("inference: not drawn, call draw"):
         finalize(w, task_id)
     boa.env.time_travel(blocks=1)
-    with boa.reverts("inference: seed block too old, finalize to refund"):
+    with boa.reverts("inference: stale seed, finalize"):
         inference.draw(task_id)
     logs = finalize(w, task_id)
     t = w.task(task_id)
@@ -405,10 +405,10 @@ def test_unanimous_level_0_is_provisional_until_the_window_ends(chal):
         assert inference.claimable(m) == 0
         assert w.registry.nodes(m).pending == 2
     w.assert_invariants()
-    with boa.reverts("inference: challenge window still open"):
+    with boa.reverts("inference: challenge window open"):
         finalize(w, task_id)
     boa.env.time_travel(blocks=deadline - block_number())
-    with boa.reverts("inference: challenge window still open"):    # the deadline block is open
+    with boa.reverts("inference: challenge window open"):    # the deadline block is open
         finalize(w, task_id)
     boa.env.time_travel(blocks=1)
     logs = finalize(w, task_id)
@@ -435,7 +435,7 @@ def test_challenge_won_returns_the_bond_and_slashes_level_0(chal):
     assert (t.status, t.level, t.challenger, t.bond, t.challenged) == (REQUESTED, 1, w.requester, BOND, A)
     assert token.balanceOf(w.requester) == before - FEE - BOND
     w.assert_invariants()
-    with boa.reverts("inference: task has no provisional result"):      # one challenge per task
+    with boa.reverts("inference: no provisional result"):      # one challenge per task
         challenge(w, task_id)
 
     level1 = play(w, task_id, [B] * 7)                  # level 0 lied
@@ -452,7 +452,7 @@ def test_challenge_won_returns_the_bond_and_slashes_level_0(chal):
         assert inference.claimable(m) == FEE // 7
     assert token.balanceOf(w.requester) == before - FEE + FEE % 7      # bond back
     w.assert_invariants()
-    with boa.reverts("inference: task has no provisional result"):
+    with boa.reverts("inference: no provisional result"):
         challenge(w, task_id)
 
 
@@ -505,7 +505,7 @@ def test_challenge_at_level_1_escalates_to_level_2(chal):
     logs = finalize(w, task_id)
     t = w.task(task_id)
     assert (t.status, t.result) == (SETTLED, A)
-    members = list(inference.members(task_id))
+    members = list(members_of(inference, task_id))
     level0, level1, level2 = members[:3], members[3:10], members[10:]
     for m in level1:
         assert inference.claimable(m) == 0
@@ -522,7 +522,7 @@ def test_challenge_by_anyone_but_the_requester_reverts(chal):
     task_id, members = provisional(chal)
     chal.token.approve(chal.inference.address, BOND, sender=chal.owner)    # a funded outsider
     for who in (members[0], chal.owner):
-        with boa.reverts("inference: only the requester may challenge"):
+        with boa.reverts("inference: only the requester"):
             chal.inference.challenge(task_id, sender=who)
     assert chal.task(task_id).status == PROVISIONAL
 
@@ -535,14 +535,14 @@ def test_challenge_after_the_window_reverts(chal):
         challenge(chal, task_id)                         # the deadline block is still open
         assert chal.task(task_id).status == REQUESTED
     boa.env.time_travel(blocks=1)
-    with boa.reverts("inference: challenge window closed"):
+    with boa.reverts("inference: challenge too late"):
         challenge(chal, task_id)
 
 
 def test_challenge_with_no_level_left_reverts(chal):
     task_id, members = provisional(chal)
     unbond_outsiders(chal, task_id, N_NODES - 3 - 6)
-    with boa.reverts("inference: no level left to escalate to"):
+    with boa.reverts("inference: no level to escalate"):
         challenge(chal, task_id)
     boa.env.time_travel(blocks=CHALLENGE_WINDOW + 1)
     finalize(chal, task_id)
@@ -552,12 +552,12 @@ def test_challenge_with_no_level_left_reverts(chal):
 def test_challenge_without_a_provisional_result_reverts(chal):
     w = chal
     task_id = w.request()
-    with boa.reverts("inference: task has no provisional result"):       # REQUESTED
+    with boa.reverts("inference: no provisional result"):       # REQUESTED
         challenge(w, task_id)
     members = w.draw(task_id)
-    with boa.reverts("inference: task has no provisional result"):       # DRAWN
+    with boa.reverts("inference: no provisional result"):       # DRAWN
         challenge(w, task_id)
-    with boa.reverts("inference: task has no provisional result"):       # unknown task
+    with boa.reverts("inference: no provisional result"):       # unknown task
         challenge(w, 99)
     for m in members:
         w.commit(task_id, m, A)
@@ -566,7 +566,7 @@ def test_challenge_without_a_provisional_result_reverts(chal):
     logs = finalize(w, task_id)
     boa.env.time_travel(blocks=CHALLENGE_WINDOW + 1)
     logs = finalize(w, task_id)
-    with boa.reverts("inference: task has no provisional result"):       # SETTLED
+    with boa.reverts("inference: no provisional result"):       # SETTLED
         challenge(w, task_id)
 
 

@@ -1,6 +1,7 @@
 """Inference.finalize (settle, refund, slash) and Inference.claim."""
 import boa
 
+from inference_views import task_view
 from contract_world import (
     A, ABSENT, B, C, FEE, MIN_FEE, REFUNDED, SEED_HORIZON, SETTLED, SILENT, SLASH_BPS, events,
 )
@@ -26,7 +27,7 @@ def test_unanimous_task_settles_as_soon_as_all_revealed(world, inference, token)
     share = FEE // 5
     (log,) = events(inference, "TaskSettled")
     assert (log.task_id, log.result, log.agreeing, log.share) == (run.task_id, A, 5, share)
-    t = inference.tasks(run.task_id)
+    t = task_view(inference, run.task_id)
     assert (t.status, t.result, t.final_block) == (SETTLED, A, block_number())
     assert block_number() < t.reveal_deadline
     for m in run.members:
@@ -48,7 +49,7 @@ def test_dissenters_and_no_shows_are_slashed_and_dust_returned(world, inference,
     }
     share, dust = FEE // 3, FEE % 3
     assert dust > 0
-    t = inference.tasks(run.task_id)
+    t = task_view(inference, run.task_id)
     assert (t.status, t.result, t.top_count) == (SETTLED, A, 3)
     for m in run.members:
         paid = run.behaviours[m] == A
@@ -78,7 +79,7 @@ def test_refund_when_no_quorum_slashes_only_no_shows(world, inference, registry,
     (log,) = events(inference, "TaskRefunded")
     assert (log.task_id, log.fee, log.top_count) == (run.task_id, FEE, 2)
     assert [e.member for e in events(inference, "MemberSlashed")] == [run.members[4]]
-    assert inference.tasks(run.task_id).status == REFUNDED
+    assert task_view(inference, run.task_id).status == REFUNDED
     assert token.balanceOf(world.requester) == before                  # whole fee back
     for m in run.members[:4]:
         assert registry.stake_of(m) == before_stakes[m]                  # disagreeing is not cheating
@@ -90,7 +91,7 @@ def test_refund_when_no_quorum_slashes_only_no_shows(world, inference, registry,
 def test_refund_when_nobody_shows_up(world, inference, registry, token):
     before_stakes, before = stakes(world), token.balanceOf(world.requester)
     run = world.run_task([ABSENT] * 5)
-    assert inference.tasks(run.task_id).status == REFUNDED
+    assert task_view(inference, run.task_id).status == REFUNDED
     assert token.balanceOf(world.requester) == before
     for m in run.members:
         assert registry.stake_of(m) == before_stakes[m] - cut(before_stakes[m])
@@ -100,7 +101,7 @@ def test_refund_when_nobody_shows_up(world, inference, registry, token):
 def test_refund_when_three_different_results(world, inference, token):
     before = token.balanceOf(world.requester)
     run = world.run_task([A, B, C, A, B])
-    assert inference.tasks(run.task_id).status == REFUNDED
+    assert task_view(inference, run.task_id).status == REFUNDED
     assert token.balanceOf(world.requester) == before
     assert token.balanceOf(world.treasury) == 0
 
@@ -109,16 +110,16 @@ def test_refund_when_committee_never_drawn_after_256_blocks(world, inference, to
     before = token.balanceOf(world.requester)
     task_id = world.request()
     boa.env.time_travel(blocks=1 + SEED_HORIZON)             # draw is still possible here
-    with boa.reverts("inference: committee not drawn yet, call draw"):
+    with boa.reverts("inference: not drawn, call draw"):
         inference.finalize(task_id)
     boa.env.time_travel(blocks=1)
     inference.finalize(task_id, sender=world.nodes[0])       # anyone may finalize
     (log,) = events(inference, "TaskRefunded")
     assert (log.task_id, log.fee, log.top_count) == (task_id, FEE, 0)
-    t = inference.tasks(task_id)
+    t = task_view(inference, task_id)
     assert (t.status, t.final_block) == (REFUNDED, block_number())
     assert token.balanceOf(world.requester) == before
-    with boa.reverts("inference: task is not waiting for a committee"):
+    with boa.reverts("inference: not awaiting a draw"):
         inference.draw(task_id)
     world.assert_invariants()
 
@@ -127,10 +128,10 @@ def test_refund_when_committee_never_drawn_after_256_blocks(world, inference, to
 
 def test_finalize_before_the_draw_reverts(world, inference):
     task_id = world.request()
-    with boa.reverts("inference: committee not drawn yet, call draw"):
+    with boa.reverts("inference: not drawn, call draw"):
         inference.finalize(task_id)                          # in the request block itself
     boa.env.time_travel(blocks=2)
-    with boa.reverts("inference: committee not drawn yet, call draw"):
+    with boa.reverts("inference: not drawn, call draw"):
         inference.finalize(task_id)
 
 
@@ -138,12 +139,12 @@ def test_finalize_too_early_reverts(world, inference):
     run = world.run_task([A, A, A, A, SILENT], finalize=False)
     with boa.reverts("inference: too early to finalize"):
         inference.finalize(run.task_id)
-    boa.env.time_travel(blocks=inference.tasks(run.task_id).reveal_deadline - block_number())
+    boa.env.time_travel(blocks=task_view(inference, run.task_id).reveal_deadline - block_number())
     with boa.reverts("inference: too early to finalize"):        # the deadline block is still open
         inference.finalize(run.task_id)
     boa.env.time_travel(blocks=1)
     inference.finalize(run.task_id)
-    assert inference.tasks(run.task_id).status == SETTLED
+    assert task_view(inference, run.task_id).status == SETTLED
 
 
 def test_finalize_of_an_unknown_task_reverts(world, inference):

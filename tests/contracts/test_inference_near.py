@@ -8,7 +8,7 @@ with `reveal_near`. Each test runs in the autouse anchor of conftest.py.
 from __future__ import annotations
 
 import boa
-from inference_views import key_of
+from inference_views import key_of, reveals_of, seat_of
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
@@ -129,7 +129,7 @@ def test_reveal_and_reveal_near_do_not_mix(nw):
     blob = blob_of(BASE, members[0])
     nw.commit_near(near_task, members[0], BASE, blob)
     nw.past_commit_deadline(near_task)
-    with boa.reverts("inference: near models reveal with blob hashes"):
+    with boa.reverts("inference: near: needs blob hash"):
         inference.reveal_many([key_of(inference, near_task, members[0])], [near_result(BASE, blob)], [], [salt_of(members[0])], [0], [], sender=members[0])
     nw.reveal_near(near_task, members[0], BASE, blob)
 
@@ -137,7 +137,7 @@ def test_reveal_and_reveal_near_do_not_mix(nw):
     members = nw.draw(exact_task)
     nw.commit(exact_task, members[0], BASE)
     nw.past_commit_deadline(exact_task)
-    with boa.reverts("inference: exact models reveal without blob hashes"):
+    with boa.reverts("inference: exact: no blob hashes"):
         nw.reveal_near(exact_task, members[0], BASE, b"\0" * 32)
     nw.reveal(exact_task, members[0], BASE)
 
@@ -150,22 +150,21 @@ def test_reveal_near_checks_the_commitment_and_records_both_hashes(nw):
     blob = blob_of(BASE, m)
     nw.commit_near(task_id, m, BASE, blob)
     nw.past_commit_deadline(task_id)
-    with boa.reverts("inference: reveal does not match the commitment"):
+    with boa.reverts("inference: reveal != commitment"):
         nw.reveal_near(task_id, m, BASE, keccak(b"another blob"))
-    with boa.reverts("inference: reveal does not match the commitment"):
+    with boa.reverts("inference: reveal != commitment"):
         nw.reveal_near(task_id, m, flip(BASE, [0]), blob)
-    with boa.reverts("inference: reveal does not match the commitment"):   # the exact-mode commitment
+    with boa.reverts("inference: reveal != commitment"):   # the exact-mode commitment
         inference.reveal_many([key_of(inference, task_id, m)], [BASE], [blob], [keccak(b"wrong salt")], [0], [], sender=m)
     nw.reveal_near(task_id, m, BASE, blob)
     (log,) = [e for e in inference.get_logs() if type(e).__name__ == "RevealBatch"]
-    assert (log.member, list(log.seats), list(log.results), list(log.blob_hashes)) == (
-        m, [key_of(inference, task_id, m)], [BASE], [blob])
-    assert inference.reveals(task_id, m)[0] == BASE
-    assert inference.reveals(task_id, m)[1] == blob
-    assert inference.seat(task_id, m)[2]
+    assert (log.member, list(log.seats)) == (m, [key_of(inference, task_id, m)])
+    assert reveals_of(inference, task_id, m)[0] == BASE
+    assert reveals_of(inference, task_id, m)[1] == blob
+    assert seat_of(inference, task_id, m)[2]
     with boa.reverts("inference: already revealed"):
         nw.reveal_near(task_id, m, BASE, blob)
-    with boa.reverts("inference: no commitment from this sender"):
+    with boa.reverts("inference: no commitment"):
         nw.reveal_near(task_id, members[1], BASE, blob_of(BASE, members[1]))
 
 

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 import boa
-from inference_views import committee_of
+from inference_views import committee_of, seat_of, task_view
 import pytest
 
 from contract_world import (
@@ -29,12 +29,12 @@ def test_deployment_parameters(world, inference):
 
 
 @pytest.mark.parametrize("args, reason", [
-    (dict(committee_size=0, quorum=0), "inference: committee size out of range"),
-    (dict(committee_size=129, quorum=70), "inference: committee size out of range"),
-    (dict(committee_size=4, quorum=2), "inference: quorum must be a majority of the committee"),
-    (dict(committee_size=3, quorum=4), "inference: quorum must be a majority of the committee"),
-    (dict(commit_window=0), "inference: windows must be positive"),
-    (dict(reveal_window=0), "inference: windows must be positive"),
+    (dict(committee_size=0, quorum=0), "inference: bad committee size"),
+    (dict(committee_size=129, quorum=70), "inference: bad committee size"),
+    (dict(committee_size=4, quorum=2), "inference: quorum not a majority"),
+    (dict(committee_size=3, quorum=4), "inference: quorum not a majority"),
+    (dict(commit_window=0), "inference: window must be > 0"),
+    (dict(reveal_window=0), "inference: window must be > 0"),
     (dict(slash_bps=10_001), "inference: slash_bps above 10000"),
 ])
 def test_deployment_rejects_bad_parameters(deployers, world, args, reason):
@@ -59,7 +59,7 @@ def test_request_escrows_the_fee(world, inference, token):
     assert task_id == 1 and inference.task_count() == 1
     assert (log.task_id, log.requester, log.model_id, log.input_hash, log.input_uri, log.fee, log.seed_block) == (
         1, world.requester, MODEL, keccak(b"input"), "blob://abc", FEE, block_number() + 1)
-    t = inference.tasks(task_id)
+    t = task_view(inference, task_id)
     assert (t.requester, t.model_id, t.fee, t.request_block, t.status) == (
         world.requester, MODEL, FEE, block_number(), REQUESTED)
     assert (t.commit_deadline, t.commits, t.top_count) == (0, 0, 0)
@@ -76,7 +76,7 @@ def test_request_unknown_model_reverts(world, inference):
 
 def test_request_with_too_few_nodes_reverts(world, inference):
     world.register(models=[OTHER_MODEL])       # a registered model with one node, committee of 5
-    with boa.reverts("inference: not enough active nodes serve this model"):
+    with boa.reverts("inference: too few active nodes"):
         inference.request(OTHER_MODEL, keccak(b"in"), "", FEE, sender=world.requester)
 
 
@@ -110,48 +110,48 @@ def test_draw_seats_the_sampled_committee(world, inference, registry):
     assert (log.task_id, list(log.members), log.seed) == (task_id, expected, seed)
     assert (log.commit_deadline, log.reveal_deadline) == (
         block_number() + COMMIT_WINDOW, block_number() + COMMIT_WINDOW + REVEAL_WINDOW)
-    t = inference.tasks(task_id)
+    t = task_view(inference, task_id)
     assert (t.status, t.commit_deadline, t.reveal_deadline) == (
         DRAWN, log.commit_deadline, log.reveal_deadline)
     assert list(committee_of(inference, task_id)) == expected
     for node in world.nodes:
-        assert (inference.seat(task_id, node)[0] != 0) == (node in expected)
+        assert (seat_of(inference, task_id, node)[0] != 0) == (node in expected)
         assert registry.nodes(node).pending == 1 + (node in expected)     # 1 = no open task
 
 
 def test_draw_before_the_seed_block_is_mined_reverts(world, inference):
     task_id = world.request()
     for _ in range(2):          # the request block, then the seed block itself
-        with boa.reverts("inference: seed block not mined yet"):
+        with boa.reverts("inference: seed not mined yet"):
             inference.draw(task_id)
         boa.env.time_travel(blocks=1)
     inference.draw(task_id)
-    assert inference.tasks(task_id).status == DRAWN
+    assert task_view(inference, task_id).status == DRAWN
 
 
 def test_draw_at_the_horizon_still_works(world, inference):
     task_id = world.request()
     boa.env.time_travel(blocks=1 + SEED_HORIZON)
     inference.draw(task_id)
-    assert inference.tasks(task_id).status == DRAWN
+    assert task_view(inference, task_id).status == DRAWN
 
 
 def test_draw_past_the_horizon_reverts(world, inference):
     task_id = world.request()
     boa.env.time_travel(blocks=2 + SEED_HORIZON)
-    with boa.reverts("inference: seed block too old, finalize to refund"):
+    with boa.reverts("inference: stale seed, finalize"):
         inference.draw(task_id)
 
 
 def test_draw_twice_reverts(world, inference):
     task_id, _ = world.open_task()
-    with boa.reverts("inference: task is not waiting for a committee"):
+    with boa.reverts("inference: not awaiting a draw"):
         inference.draw(task_id)
 
 
 def test_draw_of_an_unknown_task_reverts(world, inference):
     boa.env.time_travel(blocks=2)
-    with boa.reverts("inference: task is not waiting for a committee"):
+    with boa.reverts("inference: not awaiting a draw"):
         inference.draw(42)
 
 

@@ -16,6 +16,7 @@ import pytest
 from eth_account import Account
 
 from contract_world import CONTRACTS, E18, REFUNDED, SETTLED, World, keccak, node_stake
+from inference_views import task_view
 from test_inference_near import blob_of, complement, flip, play_near
 from brainnet.protocol.commitment import model_key
 from brainnet.shard.hops import HopRecord, audit_bundle
@@ -106,7 +107,7 @@ def test_report_opens_a_near_audit_task_on_the_hops_input(aw):
         (audit_id, SIGNER.address, aw.reporter, 4, 8, rec.digest())
     a = aw.audit.audits(audit_id)
     assert (a.node, a.fingerprint, a.bond, a.fee, a.status) == (SIGNER.address, FP, BOND, AUDIT_FEE, 1)
-    t = aw.inference.tasks(a.task_id)
+    t = task_view(aw.inference, a.task_id)
     bundle = hashlib.sha256(audit_bundle(rec.request_hash, rec.reply_hash)).digest()
     assert (t.model_id, t.fee, t.tolerance) == (AUDIT_MODEL, AUDIT_FEE, TOL)
     assert (requested.task_id, requested.input_hash) == (a.task_id, bundle)
@@ -168,7 +169,7 @@ def test_an_upheld_audit_slashes_the_signer_and_rewards_the_reporter(aw):
     audit_id, task_id = _audit(aw)
     recomputed = complement(FP)                        # the committee's recomputation is far from the claim
     play_near(aw, task_id, [recomputed, flip(recomputed, [1, 2]), recomputed])
-    assert aw.inference.tasks(task_id).status == SETTLED
+    assert task_view(aw.inference, task_id).status == SETTLED
     stake = aw.registry.stake_of(SIGNER.address)
     before = aw.token.balanceOf(aw.reporter)
     assert aw.audit.resolve(audit_id, sender=aw.nodes[0])
@@ -212,7 +213,7 @@ def test_a_report_of_an_honest_hop_loses_the_bond(aw):
 def test_a_refunded_audit_returns_the_fee_and_keeps_the_bond(aw):
     audit_id, task_id = _audit(aw)
     play_near(aw, task_id, ["absent", "absent", "absent"])
-    assert aw.inference.tasks(task_id).status == REFUNDED
+    assert task_view(aw.inference, task_id).status == REFUNDED
     before = aw.token.balanceOf(aw.reporter)
     assert not aw.audit.resolve(audit_id)
     (ev,) = named(aw.audit, "AuditResolved")

@@ -11,6 +11,7 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from contract_world import E18, SETTLED, REFUNDED
+from inference_views import task_view
 from test_inference_near import complement, play_near
 from test_shard_audit import (  # noqa: F401  (aw: the module world fixture)
     AUDIT_FEE, AUDIT_MODEL, BOND, FP, REWARD, SIGNER, SLASH, _keep_lists, aw, record, report,
@@ -42,7 +43,7 @@ def test_shard_audit_matches_its_model(aw):
             audit_id = report(aw, rec, rec.sign(SIGNER))
             plan = {"upheld": [complement(FP)] * 3, "dismissed": [FP] * 3, "refunded": ["absent"] * 3}[outcome]
             play_near(aw, aw.audit.audits(audit_id).task_id, plan)
-            status = aw.inference.tasks(aw.audit.audits(audit_id).task_id).status
+            status = task_view(aw.inference, aw.audit.audits(audit_id).task_id).status
             assert status == (REFUNDED if outcome == "refunded" else SETTLED)
             if outcome != "refunded":
                 self.dust += AUDIT_FEE % 3

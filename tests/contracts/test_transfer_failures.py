@@ -111,14 +111,14 @@ def test_refund_of_an_undrawn_task_failed(fw):
     task_id = fw.request()
     boa.env.time_travel(blocks=2 + SEED_HORIZON)
     failing(fw)
-    with boa.reverts("inference: refund transfer failed"):
+    with boa.reverts("inference: refund failed"):
         fw.inference.finalize(task_id)
 
 
 def test_refund_without_quorum_failed(fw):
     run = fw.run_task([A, B, C, A, B], finalize=False)
     failing(fw)
-    with boa.reverts("inference: refund transfer failed"):
+    with boa.reverts("inference: refund failed"):
         fw.inference.finalize(run.task_id)
 
 
@@ -126,7 +126,7 @@ def test_dust_refund_failed(fw):
     run = fw.run_task([A] * 5, finalize=False)
     assert FEE % 5
     failing(fw)
-    with boa.reverts("inference: refund transfer failed"):
+    with boa.reverts("inference: refund failed"):
         fw.inference.finalize(run.task_id)
 
 

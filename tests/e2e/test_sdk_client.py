@@ -63,6 +63,31 @@ def test_a_deposit_pays_the_fees_of_later_submits(net):
     assert result.task_id == subs[0].task_id and result.agreeing
 
 
+def test_submit_many_is_one_request_for_several_tasks(net):
+    c, client = net.contracts, net.client
+    fee = 10**18
+    inputs = net.runtime.sample_inputs(3, seed=11)
+    before = c.task_count()
+    subs = client.submit_many(net.config.model, inputs, fee=fee)
+    assert [s.task_id for s in subs] == [before + 1, before + 2, before + 3]
+    assert len({s.tx_hashes["request"] for s in subs}) == 1          # one transaction
+    assert [s.input_hash for s in subs] == [hashlib.sha256(x).hexdigest() for x in inputs]
+    single = client.submit(net.config.model, inputs[0], fee=fee)
+    assert subs[0].gas_used < single.gas_used                         # each task's share of the batch
+    for sub in subs:
+        result = client.wait(sub, timeout_s=120)
+        assert result.task_id == sub.task_id and result.agreeing
+
+
+def test_submit_many_rejects_an_empty_or_oversized_batch(net):
+    from brainnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least one input"):
+        net.client.submit_many(net.config.model, [])
+    with pytest.raises(ConfigError, match="at most 64"):
+        net.client.submit_many(net.config.model, [b"x"] * 65)
+
+
 def test_a_stopped_node_is_skipped(net):
     data = b"skip the dead node" * 4
     victim = _expected(net, data)[0]
@@ -70,4 +95,3 @@ def test_a_stopped_node_is_skipped(net):
     node.server.stop()
     urls = net.client.upload(data, net.model_id)       # (last test: the node stays down)
     assert victim not in urls and len(urls) == 3
-

@@ -15,12 +15,14 @@ chain and on a local anvil, in one run, side by side. Per chain, three deploymen
   the requester challenges it (the challenge escalates the task).
 
 Batched (`per_task.*.batched`): `batch_tasks` tasks in flight at once on the k5 and k11
-deployments (and near tasks on k5), settled with the batched calls: one `draw_many` per chunk
-of 16 tasks, one `commit_many` (a Merkle root) per member for all of its tasks and one
-`reveal_many` of that whole batch (no proofs: the contract rebuilds the root from the revealed
-leaves), `finalize_many` per chunk; requests stay one transaction per task (each comes from a
-client) and draw their fees from one prepaid deposit. The per-task figure is the gas of all
-those transactions (the deposit included) over the tasks settled.
+deployments (and near tasks on k5), settled with the batched calls, each batch taking every
+task that is due, as a node does: one `deposit` of all the fees and one `request_many` (the
+requester's inputs, paid from that deposit), one `draw_many`, one `commit_many` (a Merkle root) per member for all of its tasks
+and one `reveal_many` of that whole batch (no proofs: the contract rebuilds the root from the
+revealed leaves), one `finalize_many` (members' seats closed, earnings credited and work
+reported once per batch). The per-task figure is the gas of all those transactions over the
+tasks settled. `k11_batched_chunk16` repeats the K = 11 run with requests, draws and
+finalizes in chunks of 16 tasks.
 
 Training rounds, governance proposals and emission claims (`bench/gas_rounds.py`): a training
 deployment (5 trainers, 3 more nodes, scoring committee 3) runs `tasks` rounds through every
@@ -69,9 +71,9 @@ BRAIN_REFERENCE = {
     "per_task_k11_commit_reveal_part": 11 * (45_700 + 47_400),
 }
 
-BATCHED_WHAT = ("{n} tasks in flight: one deposit of all fees + requests paid from it (one tx each) + draw_many (chunks of 16) + per member one "
+BATCHED_WHAT = ("{n} tasks in flight: a deposit of all fees + request_many paid from it + draw_many (chunks of {chunk}) + per member one "
                 "commit_many (Merkle root) and one reveal_many of that whole batch (no proofs) + finalize_many "
-                "(chunks of 16); gas of all these txs / tasks settled")
+                "(chunks of {chunk}); gas of all these txs / tasks settled")
 GOAL_K11 = 500_000
 
 ProgressFn = Callable[[str], None]
@@ -214,28 +216,33 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 
 
 def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False,
-             chunk: int = 16) -> None:
-    """`n_tasks` tasks in flight at once, settled with the batched calls: requests (one per
-    client transaction, fees from one deposit), `draw_many` in chunks of `chunk`, every member one
-    `commit_many` and one `reveal_many` for all its tasks, `finalize_many` in chunks.
+             chunk: int | None = None) -> None:
+    """`n_tasks` tasks in flight at once, settled with the batched calls: `request_many`,
+    `draw_many` and `finalize_many` in chunks of `chunk` (default: all the tasks), every member
+    one `commit_many` and one `reveal_many` for all its tasks.
     Records the gas of every batch and its share per task; the per-task total is the sum of
     all these transactions divided by the tasks settled."""
     model = d.near if near else d.exact
+    chunk = chunk or n_tasks
+    tag = "" if chunk == n_tasks else f"_chunk{chunk}"      # per-op rows of a chunked run are its own
     parts = {"request": 0, "draw": 0, "commit": 0, "reveal": 0, "finalize": 0}
-    # the requester prepays all the fees at once (Inference.deposit); that transaction is
-    # counted in the requests' share
-    parts["request"] += s.add("deposit", d.boss.deposit(FEE * n_tasks).gas_used)
+    # the requester prepays all the fees (Inference.deposit), so settlements credit the dust of
+    # divided fees to its balance instead of sending it back; that transaction is counted in
+    # the requests' share
+    parts["request"] += s.add("deposit" + tag, d.boss.deposit(FEE * n_tasks).gas_used)
     tids = []
-    for _ in range(n_tasks):
-        tid, r = d.boss.request(model, keccak(abi_encode(time.perf_counter_ns()) + b"input"), "", FEE)
-        parts["request"] += s.add("request", r.gas_used)
-        tids.append(tid)
+    for group in _chunks(list(range(n_tasks)), chunk):
+        hashes = [keccak(abi_encode(time.perf_counter_ns(), i) + b"input") for i in group]
+        ids, r = d.boss.request_many(model, hashes, "", FEE)
+        parts["request"] += s.add("request_many" + tag, r.gas_used)
+        s.per_op.setdefault("request_batch_per_task" + tag, []).append(r.gas_used // len(group))
+        tids += ids
     d.backend.mine(1)
     duties: dict[str, list[int]] = {}
     for group in _chunks(tids, chunk):
         r = d.boss.draw_many(group)
-        parts["draw"] += s.add(f"draw_many_k{d.k}", r.gas_used)
-        s.per_op.setdefault(f"draw_batch_per_task_k{d.k}", []).append(r.gas_used // len(group))
+        parts["draw"] += s.add(f"draw_many_k{d.k}" + tag, r.gas_used)
+        s.per_op.setdefault(f"draw_batch_per_task_k{d.k}" + tag, []).append(r.gas_used // len(group))
         drawn = [e.args for e in d.c.decode(r.logs) if e.name == "CommitteeDrawn"]
         assert len(drawn) == len(group), f"draw_many drew {len(drawn)} of {len(group)}"
         for ev in drawn:
@@ -252,9 +259,9 @@ def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False
             rows.append((seat, value, blob, salt, commitment(tid, near_result(value, blob) if near else value, m, salt)))
         plans[m] = rows
         r = d.nodes[m].commit_many([x[0] for x in rows], [x[4] for x in rows])
-        parts["commit"] += s.add("commit_many", r.gas_used)
-        s.per_op.setdefault("commit_batch_per_task", []).append(r.gas_used // len(rows))
-        s.per_op.setdefault("batch_size", []).append(len(rows))
+        parts["commit"] += s.add("commit_many" + tag, r.gas_used)
+        s.per_op.setdefault("commit_batch_per_task" + tag, []).append(r.gas_used // len(rows))
+        s.per_op.setdefault("batch_size" + tag, []).append(len(rows))
     for m, rows in plans.items():
         # each member reveals its whole commit batch at once: no Merkle proofs (the contract
         # rebuilds the root from the revealed leaves), as a node does when its batch is due together
@@ -266,13 +273,13 @@ def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False
         else:
             r = d.nodes[m].reveal_many(keys, [x[1] for x in rows], [x[3] for x in rows])
             op = "reveal"
-        parts["reveal"] += s.add(f"{op}_many", r.gas_used)
-        s.per_op.setdefault(f"{op}_batch_per_task", []).append(r.gas_used // len(rows))
+        parts["reveal"] += s.add(f"{op}_many" + tag, r.gas_used)
+        s.per_op.setdefault(f"{op}_batch_per_task" + tag, []).append(r.gas_used // len(rows))
     settled = 0
     for group in _chunks(tids, chunk):
         r = d.boss.finalize_many(group)
-        parts["finalize"] += s.add(f"finalize_many_k{d.k}", r.gas_used)
-        s.per_op.setdefault(f"finalize_batch_per_task_k{d.k}", []).append(r.gas_used // len(group))
+        parts["finalize"] += s.add(f"finalize_many_k{d.k}" + tag, r.gas_used)
+        s.per_op.setdefault(f"finalize_batch_per_task_k{d.k}" + tag, []).append(r.gas_used // len(group))
         settled += sum(1 for e in d.c.decode(r.logs) if e.name == "TaskSettled")
     assert settled == n_tasks, f"batched: {settled} of {n_tasks} tasks settled"
     total = sum(parts.values())
@@ -280,6 +287,7 @@ def _batched(d: Deployed, s: Samples, n_tasks: int, key: str, near: bool = False
     for part, v in parts.items():
         s.breakdown.setdefault(key, {}).setdefault(part, []).append(v // n_tasks)
     s.breakdown.setdefault(key + "_shape", {}).setdefault("tasks_in_flight", []).append(n_tasks)
+    s.breakdown[key + "_shape"].setdefault("chunk", []).append(chunk)
     s.breakdown[key + "_shape"].setdefault("mean_tasks_per_member_batch", []).append(
         round(statistics.fmean(len(v) for v in duties.values())))
 
@@ -330,6 +338,7 @@ def measure_chain(chain: str, tasks: int, progress: ProgressFn | None = None, ba
         if batch_tasks:
             say(f"{chain}: k11 batched ({batch_tasks} tasks in flight)")
             _batched(d11, s, batch_tasks, "k11_batched")
+            _batched(d11, s, batch_tasks, "k11_batched_chunk16", chunk=min(16, batch_tasks))
         say(f"{chain}: challenges")
         dc = _setup(backend, s, DeployParams(committee_size=5, **{**base, "challenge_window": 5}), 18, "ch")
         for _ in range(tasks):
@@ -361,7 +370,7 @@ def _batched_entry(runs: dict[str, dict], primary: str, key: str) -> dict | None
              for ch, r in runs.items() if key + "_shape" in r["breakdown"]}
     n = next(iter(shape.values()))["tasks_in_flight"] if shape else 0
     return {**main, "chain": primary if primary in by_chain else next(iter(by_chain)), "by_chain": by_chain,
-            "breakdown_mean": breakdown, "shape": shape, "what": BATCHED_WHAT.format(n=n)}
+            "breakdown_mean": breakdown, "shape": shape, "what": BATCHED_WHAT.format(n=n, chunk=next(iter(shape.values())).get("chunk", n) if shape else n)}
 
 
 def _total_entry(runs: dict[str, dict], primary: str, key: str, what: str = "") -> dict | None:
@@ -383,8 +392,10 @@ def _stats(values: list[int]) -> dict:
 
 
 OP_NOTES = {
-    "request": "Inference.request (task stored in one word; fee by transferFrom, or from a deposit in the batched runs)",
-    "deposit": "Inference.deposit: a requester prepays the fees of a batched run",
+    "request": "Inference.request (task stored in one word; fee by transferFrom)",
+    "request_many": "Inference.request_many of every task in flight, fees from a deposit",
+    "request_batch_per_task": "request_many gas / tasks requested",
+    "deposit": "Inference.deposit: a requester prepays the fees of a batched run (later requests take them from it)",
     "commit": "Inference.commit_many of one task (root = leaf), one member",
     "reveal": "Inference.reveal_many of one task, exact mode, one member",
     "reveal_near": "Inference.reveal_many of one task, near mode (fingerprint and blob hash), one member",
@@ -397,12 +408,12 @@ OP_NOTES = {
     "commit_batch_per_task": "commit_many gas / tasks in the batch (one member-task)",
     "reveal_batch_per_task": "reveal_many gas / tasks in the batch (one member-task)",
     "reveal_near_batch_per_task": "reveal_many gas of near tasks / tasks in the batch (one member-task)",
-    "draw_many_k5": "Inference.draw_many of 16 tasks, K = 5",
-    "draw_many_k11": "Inference.draw_many of 16 tasks, K = 11",
+    "draw_many_k5": "Inference.draw_many of every task in flight, K = 5",
+    "draw_many_k11": "Inference.draw_many of every task in flight, K = 11",
     "draw_batch_per_task_k5": "draw_many gas / tasks drawn, K = 5",
     "draw_batch_per_task_k11": "draw_many gas / tasks drawn, K = 11",
-    "finalize_many_k5": "Inference.finalize_many of 16 unanimous tasks, K = 5",
-    "finalize_many_k11": "Inference.finalize_many of 16 unanimous tasks, K = 11",
+    "finalize_many_k5": "Inference.finalize_many of every unanimous task in flight, K = 5",
+    "finalize_many_k11": "Inference.finalize_many of every unanimous task in flight, K = 11",
     "finalize_batch_per_task_k5": "finalize_many gas / tasks settled, K = 5",
     "finalize_batch_per_task_k11": "finalize_many gas / tasks settled, K = 11",
     "batch_size": "tasks per member batch (commit_many / reveal_many), not gas",
@@ -426,6 +437,14 @@ OP_NOTES = {
 BRAIN_COMPARABLE = {"commit": "commit", "reveal": "reveal", "reveal_near": "reveal"}
 
 
+def _note(op: str) -> str:
+    """OP_NOTES of an operation; a chunked run's rows (`*_chunk16`) say so."""
+    if op in OP_NOTES:
+        return OP_NOTES[op]
+    base, _, chunk = op.rpartition("_chunk")
+    return f"{OP_NOTES.get(base, base)}; requests, draws and finalizes in chunks of {chunk}" if base else ""
+
+
 def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks: int = 0) -> dict:
     primary = "anvil" if "anvil" in runs else next(iter(runs))
     ops = sorted({op for r in runs.values() for op in r["per_op"]})
@@ -436,7 +455,7 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks:
         entry = {**main, "chain": primary if primary in by_chain else next(iter(by_chain)),
                  "by_chain": by_chain,
                  "same_on_all_chains": len({(v["mean"], v["max"]) for v in by_chain.values()}) == 1,
-                 "note": OP_NOTES.get(op, "")}
+                 "note": _note(op)}
         if op in BRAIN_COMPARABLE:
             ref = BRAIN_REFERENCE[BRAIN_COMPARABLE[op]]
             entry["brain"] = ref
@@ -472,6 +491,10 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks:
                 b["ratio_to_brain"] = round(b["mean"] / BRAIN_REFERENCE["per_task_k11"], 3)
                 b["goal"] = GOAL_K11
                 b["goal_met"] = b["mean"] <= GOAL_K11
+                chunked = _batched_entry(runs, primary, "k11_batched_chunk16")
+                if chunked is not None:
+                    chunked["goal_met"] = chunked["mean"] <= GOAL_K11
+                    per_task[key]["batched_chunk16"] = chunked
     near = {ch: _stats(r["per_task"]["k5_near"]) for ch, r in runs.items() if "k5_near" in r["per_task"]}
     if near:
         per_task["k5_near"] = {"unbatched": {**near[primary], "chain": primary, "by_chain": near},
@@ -494,8 +517,8 @@ def build_report(runs: dict[str, dict], tasks: int, elapsed: float, batch_tasks:
     brain["not_comparable"] = {
         "priority_queue_push/pop": "brainnet keeps no on-chain priority queue: tasks are independent; the closest "
                                    "cost is `request` (stores the task) and `draw`",
-        "onchain_median": "brainnet tallies the most frequent revealed value incrementally in each reveal; "
-                          "no median is computed at finalize",
+        "onchain_median": "brainnet computes no median: finalize finds the value most reveals agree with "
+                          "from the level's seats (each distinct value is stored once)",
         "ecvrf_verify": "brainnet draws committees from a block hash (no VRF proof is verified on chain)",
     }
     return {

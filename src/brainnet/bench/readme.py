@@ -109,6 +109,12 @@ def render_gas(g: dict | None) -> list[str]:
                       _num(row.get("brain") or (un or {}).get("brain") or (g.get("brain_reference", {}).get("per_task_k11")
                                                                           if key == "k11" else None))])
     out += _table(["committee", "unbatched", "batched", "BRAIN"], trows)
+    k11 = g["per_task"].get("k11") or {}
+    if k11.get("batched"):
+        out += ["", f"Batched: {k11['batched'].get('what', '')}."]
+    if k11.get("batched_chunk16"):
+        out += [f"K = 11 batched with requests, draws and finalizes in chunks of 16 tasks: "
+                f"{_num(k11['batched_chunk16'].get('mean'))} gas per task."]
     totals = [(TOTALS[key], g["per_task"][key]) for key in TOTALS if g["per_task"].get(key)]
     if totals:
         out += ["", "Per training round and per governance parameter change (sum of their transactions):", ""]

@@ -7,7 +7,6 @@ block 0, which eth-tester makes slow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntFlag
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -15,6 +14,7 @@ from web3 import Web3
 from brainnet.chain.backends import Backend
 from brainnet.chain.compile import abi_hash, compile_all
 from brainnet.chain.deploy import Deployment
+from brainnet.chain.inference_state import InferenceReader, Status, TaskView  # noqa: F401 (re-exported)
 from brainnet.chain.logs import Event, LogDecoder
 from brainnet.chain.signer import Receipt, Signer
 from brainnet.errors import ConfigError
@@ -26,50 +26,6 @@ from brainnet.protocol.escalation import level_size
 # levels need the most (see docs/architecture.md, known limits).
 MAX_TX_GAS = 2**24
 CAP_INFERENCE, CAP_TRAINING, CAP_SHARD = 1, 2, 4     # Registry capability bits
-
-
-class Status(IntFlag):
-    NONE = 0
-    REQUESTED = 1
-    DRAWN = 2
-    SETTLED = 4
-    REFUNDED = 8
-    PROVISIONAL = 16
-
-
-@dataclass(frozen=True)
-class TaskView:
-    task_id: int
-    requester: str
-    model_id: bytes
-    fee: int
-    request_block: int
-    status: Status
-    commit_deadline: int
-    reveal_deadline: int
-    commits: int
-    reveals: int
-    top_result: bytes
-    top_count: int
-    result: bytes
-    final_block: int
-    level: int
-    seed_block: int
-    mode: int
-    tolerance: int
-    challenge_deadline: int
-    challenger: str
-    bond: int
-    challenged: bytes
-
-    def finalizable(self, block: int, level_size: int) -> bool:
-        """`finalize` would not revert: the level is complete or past its deadline, or a
-        provisional result's challenge window has passed, or an undrawn level expired."""
-        if self.status == Status.DRAWN:
-            return self.reveals == level_size or block > self.reveal_deadline
-        if self.status == Status.PROVISIONAL:
-            return block > self.challenge_deadline
-        return self.status == Status.REQUESTED and block > self.seed_block + 256
 
 
 @dataclass(frozen=True)
@@ -178,6 +134,7 @@ class Contracts(EventDecoder):
         self.shard_audit = self.w3.eth.contract(address=addr["ShardAudit"], abi=artifacts["ShardAudit"].abi) \
             if "ShardAudit" in addr else None
         self.committee_size = deployment.params.committee_size
+        self._reader: InferenceReader | None = None
         self._index_events(self._all())
 
     def _all(self) -> list:
@@ -204,25 +161,30 @@ class Contracts(EventDecoder):
     def claimable(self, address: str) -> int:
         return self.inference.functions.claimable(address).call()
 
+    @property
+    def reader(self) -> InferenceReader:
+        """Tasks, members and seats decoded from Inference's `state` view (`brainnet.chain.inference_state`)."""
+        if self._reader is None:
+            inf, reg = self.inference.functions, self.registry.functions
+            self._reader = InferenceReader(
+                state=lambda t, lv: inf.state(t, lv).call(), challenge=lambda t: inf.challenges(t).call(),
+                blob=lambda t, m: inf.blobs(t, m).call(), nodes_at=lambda ix: reg.nodes_at(ix).call(),
+                index_of=lambda a: reg.index_of(a).call())
+        return self._reader
+
     def task(self, task_id: int) -> TaskView:
-        raw = self.inference.functions.tasks(task_id).call()
-        fields = list(raw)
-        fields[4] = Status(fields[4])
-        return TaskView(task_id, *fields)
+        return self.reader.task(task_id)
 
     def task_count(self) -> int:
         return self.inference.functions.task_count().call()
 
     def committee(self, task_id: int) -> list[str]:
         """Members of the task's current level (empty while an escalated level waits for its draw)."""
-        task = self.task(task_id)
-        members = self.members(task_id)
-        earlier = sum(self.task_level_size(task_id, lv) for lv in range(task.level))
-        return members[earlier:]
+        return self.reader.committee(task_id)
 
     def members(self, task_id: int) -> list[str]:
         """Members of every level of the task, in draw order."""
-        return list(self.inference.functions.members(task_id).call())
+        return self.reader.members(task_id)
 
     def level_size(self, level: int) -> int:
         """Size of `level` for a task requested now."""
@@ -235,20 +197,18 @@ class Contracts(EventDecoder):
 
     def seat(self, task_id: int, member: str) -> tuple[int, bool, bool]:
         """(level + 1 of `member`'s committee in the task, 0 = none; committed; revealed)."""
-        level, committed, revealed = self.inference.functions.seat(task_id, member).call()
-        return level, committed, revealed
+        return self.reader.seat(task_id, member)
 
     def has_committed(self, task_id: int, member: str) -> bool:
         return self.seat(task_id, member)[1]
 
     def revealed_result(self, task_id: int, member: str) -> bytes | None:
-        if not self.seat(task_id, member)[2]:
-            return None
-        return bytes(self.inference.functions.reveals(task_id, member).call()[0])
+        found = self.reader.find(task_id, member)
+        return found[0].value_of(found[1]) if found else None
 
     def reveal_blob(self, task_id: int, member: str) -> bytes:
         """sha256 of the output blob `member` revealed (equal to its result in exact mode)."""
-        return bytes(self.inference.functions.reveals(task_id, member).call()[1])
+        return self.reader.reveals(task_id, member)[1]
 
     def commitments(self, task_id: int, from_block: int, to_block: int) -> dict[str, bytes]:
         """Each member's commitment to the task, from the CommitBatch events of those blocks (the
@@ -379,6 +339,15 @@ class Actor:
         return self._send(self.c.registry.functions.withdraw_shard(model_id), "withdraw_shard", 600_000)
 
     # inference
+    def request_many(self, model_id: bytes, input_hashes: list[bytes], input_uri: str, fee: int) -> tuple[list[int], Receipt]:
+        """One task per input hash in one transaction (one fee payment for all); their task ids, in order."""
+        receipt = self._send(self.c.inference.functions.request_many(model_id, input_hashes, input_uri, fee),
+                             "request_many", 200_000 + 60_000 * len(input_hashes))
+        ids = [ev.args["task_id"] for ev in self.c.decode(receipt.logs) if ev.name == "TaskRequested"]
+        if len(ids) != len(input_hashes):
+            raise ConfigError("request_many mined without a TaskRequested event per input; wrong contract address?")
+        return ids, receipt
+
     def request(self, model_id: bytes, input_hash: bytes, input_uri: str, fee: int) -> tuple[int, Receipt]:
         receipt = self._send(self.c.inference.functions.request(model_id, input_hash, input_uri, fee), "request", 800_000)
         for ev in self.c.decode(receipt.logs):
