@@ -34,8 +34,12 @@
      - members name their seat by its seat key, `task_id | position << 240 | level << 248`
        (position in the level's draw order), so commit and reveal read and write only that
        seat's word, once per (member, task) and phase.
-     Batches: `draw_many` and `finalize_many` act on up to MAX_BATCH tasks and skip those
-     that are not ready (another node may have been first); `commit_many` and `reveal_many`
+     Batches: `request_many` opens up to MAX_BATCH tasks with one fee payment;
+     `draw_many` and `finalize_many` act on up to MAX_BATCH tasks and skip those that are
+     not ready (another node may have been first); a finalize owes the members of the tasks
+     it ends their closed seats, earnings and work units in transient storage and pays them
+     out once per call (`_flush`: one Registry call, one credit per member, one Emission
+     call); `commit_many` and `reveal_many`
      check every entry and revert the whole batch on a bad one (a single commit or reveal
      is a batch of one). Commitments are Merkle roots: `commit_many` hashes leaf_i =
      keccak(seat key_i, commitment_i) into one root, stored once per (member, batch), and
@@ -54,6 +58,9 @@
      change never reshapes a committee already at work and no per-task storage is spent
      on it. When a task settles, the members on the winning side are reported to
      `emission` (one work unit each) for the epoch's inference rewards.
+     Views: one `state` view returns a task's words as stored, for readers off chain
+     (`brainnet.chain.inference_state` decodes tasks, members, seats and reveals from it);
+     `outcome` gives contracts a task's status and result.
      Reverts start with "inference:".
 """
 
