@@ -171,7 +171,6 @@ struct Challenge:
 
 struct Level:                    # a level's seats, read from its seat words
     seats: DynArray[uint256, MAX_COMMITTEE]
-    commits: uint256
     reveals: uint256
     values: uint256              # distinct values (exact) or reveals (near) stored for the level
     deadline: uint256            # commit deadline
@@ -556,7 +555,6 @@ def _level(task_id: uint256, level: uint256, size: uint256) -> Level:
     out.deadline = head & DEADLINE_MASK
     out.near = head & WORD_NEAR != 0
     out.values = head >> VALUES_AT
-    out.commits = (head >> COMMITS_AT) & 127          # counted by every commit
     left: uint256 = size
     for w: uint256 in range(MAX_WORDS):
         if left == 0:
@@ -591,9 +589,9 @@ def _member_indices(task_id: uint256, levels: uint256) -> DynArray[uint256, MAX_
 
 @internal
 @view
-def _levels_drawn(task_id: uint256) -> uint256:
-    """Levels whose committee has been drawn (the current one only once its status is DRAWN or later)."""
-    hot: uint256 = self._hot[task_id]
+def _levels_drawn(task_id: uint256, hot: uint256) -> uint256:
+    """Levels whose committee has been drawn (the current one only once its status is DRAWN or
+       later), from the task's hot word."""
     level: uint256 = self._field(hot, H_LEVEL, W_LEVEL)
     if self._seats[self._key(task_id, level)] != 0:
         return level + 1
@@ -1222,7 +1220,7 @@ def _close(task_id: uint256, hot: uint256, final: bytes32, settled: bool, top: u
     indices: DynArray[uint256, MAX_MEMBERS] = []
     states: DynArray[uint256, MAX_MEMBERS] = []
     agreeing: uint256 = 0
-    for level: uint256 in range(self._levels_drawn(task_id), bound=MAX_LEVELS):
+    for level: uint256 in range(self._levels_drawn(task_id, hot), bound=MAX_LEVELS):
         lv: Level = self._level(task_id, level, self._level_size(task_id, level))
         key: uint256 = self._key(task_id, level)
         ok: DynArray[bool, MAX_COMMITTEE] = []

@@ -134,7 +134,12 @@ class Contracts(EventDecoder):
         self.shard_audit = self.w3.eth.contract(address=addr["ShardAudit"], abi=artifacts["ShardAudit"].abi) \
             if "ShardAudit" in addr else None
         self.committee_size = deployment.params.committee_size
-        self._reader: InferenceReader | None = None
+        # tasks, members and seats, decoded from Inference's `state` view (brainnet.chain.inference_state)
+        inf, reg = self.inference.functions, self.registry.functions
+        self.reader = InferenceReader(
+            state=lambda t, lv: inf.state(t, lv).call(), challenge=lambda t: inf.challenges(t).call(),
+            blob=lambda t, m: inf.blobs(t, m).call(), nodes_at=lambda ix: reg.nodes_at(ix).call(),
+            index_of=lambda a: reg.index_of(a).call())
         self._index_events(self._all())
 
     def _all(self) -> list:
@@ -160,17 +165,6 @@ class Contracts(EventDecoder):
 
     def claimable(self, address: str) -> int:
         return self.inference.functions.claimable(address).call()
-
-    @property
-    def reader(self) -> InferenceReader:
-        """Tasks, members and seats decoded from Inference's `state` view (`brainnet.chain.inference_state`)."""
-        if self._reader is None:
-            inf, reg = self.inference.functions, self.registry.functions
-            self._reader = InferenceReader(
-                state=lambda t, lv: inf.state(t, lv).call(), challenge=lambda t: inf.challenges(t).call(),
-                blob=lambda t, m: inf.blobs(t, m).call(), nodes_at=lambda ix: reg.nodes_at(ix).call(),
-                index_of=lambda a: reg.index_of(a).call())
-        return self._reader
 
     def task(self, task_id: int) -> TaskView:
         return self.reader.task(task_id)

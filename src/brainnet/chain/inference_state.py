@@ -20,13 +20,13 @@ from brainnet.protocol.simhash import hamming
 
 CURRENT = 255              # `state`'s level argument for "the task's current level"
 SEED_HORIZON = 256         # blocks whose hash the EVM still knows
-NEAR = 1                   # agreement modes (Registry.models): 0 exact, 1 near
 
-# the hot word: (shift, width)
-H_LEVEL, H_MODE, H_TOLERANCE, H_MODEL = (8, 4), (12, 2), (14, 8), (22, 16)
+# the hot word: (shift, width) of the fields read here (status: bits 0..7; the model slot and
+# requester id are resolved by `state` itself)
+H_LEVEL, H_MODE, H_TOLERANCE = (8, 4), (12, 2), (14, 8)
 H_REQUEST_BLOCK, H_SEED_BLOCK, H_FINAL_BLOCK, H_RESULT = (38, 32), (70, 32), (102, 32), (134, 12)
 H_PREPAID, H_CHALLENGED, H_HAS_RESULT = 1 << 146, 1 << 147, 1 << 148
-H_REQUESTER, H_FEE = (149, 28), 177
+H_FEE = 177
 # seat words: a 40-bit header, then 11 seats of 19 bits (Registry index: 11 bits, committed:
 # 1 bit, revealed value index + 1: 7 bits); word 0's header holds the commit
 # deadline (32 bits), the commits (7 bits at 32), the near flag (bit 39), and its top 7 bits
@@ -196,9 +196,6 @@ class InferenceReader:
             level = field(hot, H_LEVEL)
         return hot, terms, requester, bytes(model_id), Level.decode(level, level_size(terms.committee_size, level),
                                                                     list(words), list(values))
-
-    def terms(self, task_id: int) -> Terms:
-        return self.raw(task_id)[1]
 
     def task(self, task_id: int) -> TaskView:
         hot, terms, requester, model_id, lv = self.raw(task_id)
